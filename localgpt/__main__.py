@@ -1,0 +1,5 @@
+import sys
+
+from localgpt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""`localgpt ingest`, `localgpt sources` and `localgpt forget`: the index from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from localgpt.cli.app import AppContext, cli, pass_app
+from localgpt.errors import ExitCode, UsageError
+
+collection_option = click.option("--collection", "-c", help="Collection to use ([store] collection).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@collection_option
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--rebuild", is_flag=True, help="Drop the collection first and re-embed everything.")
+@click.option("--wait", "wait_s", type=float, default=0.0, help="Wait this long for another ingest.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@json_option
+@pass_app
+def ingest_command(
+    app: AppContext,
+    paths: tuple[Path, ...],
+    collection: str | None,
+    dry_run: bool,
+    rebuild: bool,
+    wait_s: float,
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    """Index files and folders, or bring the index up to date with them.
+
+    Unchanged files are skipped, changed ones replaced, deleted ones removed and renamed ones
+    re-pointed without re-embedding. Exit codes: 0 all ingested, 6 some files skipped,
+    7 nothing could be ingested.
+    """
+    from ingest.lock import IngestLock
+    from ingest.pipeline import Ingestor
+    from ingest.report import PlainReporter, RichReporter, print_summary
+    from localgpt.resources import Resources
+
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    settings = app.load(**{"store.collection": collection}).settings
+    res = Resources(settings)
+    rich = sys.stderr.isatty() and not as_json and not quiet
+    reporter = RichReporter() if rich else PlainReporter(quiet=quiet or as_json)
+    with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s):
+        if rebuild and not dry_run:
+            _drop(res)
+        try:
+            summary = Ingestor(res, reporter).run(list(paths), dry_run=dry_run)
+        finally:
+            reporter.close()
+        if not dry_run and (summary.added or summary.changed or summary.moved or summary.removed):
+            res.keyword_index()  # rebuild now, so the first question doesn't pay for it
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_summary(summary, rich)
+    return summary.exit_code
+
+
+def _drop(res: object) -> None:
+    import shutil
+
+    from localgpt.keyword import keyword_dir
+    from localgpt.resources import Resources
+    from localgpt.store import drop_collection
+
+    assert isinstance(res, Resources)
+    drop_collection(res.settings)
+    res.manifest.drop_collection()
+    shutil.rmtree(keyword_dir(res.data_dir, res.settings.store.collection), ignore_errors=True)
+
+
+@cli.command("sources")
+@collection_option
+@json_option
+@pass_app
+def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
+    """List the indexed files with their chunk and page counts."""
+    from ingest.report import shown
+    from localgpt.resources import Resources
+
+    settings = app.load(**{"store.collection": collection}).settings
+    records = Resources(settings).manifest.all()
+    if as_json:
+        rows = [
+            {"source": r.path, "chunks": len(r.chunk_ids), "pages": r.pages, "size": r.size, "sha256": r.sha256}
+            for r in records.values()
+        ]
+        click.echo(json.dumps({"collection": settings.store.collection, "files": rows}, indent=2))
+        return ExitCode.OK
+    if not records:
+        click.echo(f"collection '{settings.store.collection}' is empty; run `localgpt ingest PATH`", err=True)
+        return ExitCode.NO_INDEX
+    for r in records.values():
+        pages = f"{r.pages:>4} pages" if r.pages else " " * 10
+        click.echo(f"{len(r.chunk_ids):>6} chunks {pages}  {shown(r.path)}")
+    total = sum(len(r.chunk_ids) for r in records.values())
+    click.echo(f"{len(records)} files, {total} chunks in '{settings.store.collection}'", err=True)
+    return ExitCode.OK
+
+
+@cli.command("forget")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@collection_option
+@click.option("--wait", "wait_s", type=float, default=0.0, help="Wait this long for another ingest.")
+@pass_app
+def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
+    """Remove files, or everything under folders, from the index (the files stay on disk)."""
+    from ingest.lock import IngestLock
+    from ingest.report import shown
+    from localgpt.resources import Resources
+
+    settings = app.load(**{"store.collection": collection}).settings
+    res = Resources(settings)
+    with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s):
+        targets = {}
+        for path in paths:
+            targets.update(res.manifest.under(os.path.abspath(path)))
+        if not targets:
+            raise UsageError(f"nothing indexed under {paths[0]}")
+        store = res.store()
+        for rec in targets.values():
+            store.delete(list(rec.chunk_ids))
+            store.collection.delete(where={"source": rec.path})
+            res.manifest.remove([rec.path])
+            click.echo(f"forgot {shown(rec.path)} ({len(rec.chunk_ids)} chunks)", err=True)
+        res.keyword_index()
+    return ExitCode.OK

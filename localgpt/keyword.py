@@ -1,0 +1,149 @@
+"""The BM25 keyword index (bm25s), kept beside the collection and rebuilt when it falls behind.
+
+Tokens are lower-cased words, plus overlapping character bigrams for CJK runs: Chinese has no
+spaces, and bigrams find Chinese passages even with the English default embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+STOPWORDS = frozenset(
+    """a an and are as at be by can do does for from has have how i if in into is it its of on
+    or that the their there these this to was what when where which who why will with you your
+    about after all also any been before but could did each than then they them were would
+    should may not no""".split()
+)
+META_FILE = "localgpt.json"
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        if _CJK.match(word):
+            tokens.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+            continue
+        if word in STOPWORDS:
+            continue
+        tokens.append(word)
+        if any(sep in word for sep in "._-'"):
+            # "sqlite3_blob_read" and "journal_mode" also match their parts.
+            tokens.extend(p for p in re.split(r"[._'-]", word) if p and p not in STOPWORDS)
+    return tokens
+
+
+def keyword_text(text: str, metadata: dict[str, Any]) -> str:
+    """What BM25 sees: the chunk plus where it comes from (file name, title, heading)."""
+    parts = [Path(str(metadata.get("source", ""))).stem.replace("_", " ").replace("-", " ")]
+    parts += [str(metadata[key]) for key in ("title", "heading") if metadata.get(key)]
+    return " ".join(parts) + "\n" + text
+
+
+class KeywordIndex:
+    def __init__(self, bm25: Any, ids: list[str], generation: int) -> None:
+        self._bm25 = bm25
+        self.ids = ids
+        self.generation = generation
+        scores = bm25.scores
+        indptr = np.asarray(scores["indptr"])
+        doc_freq = np.diff(indptr)
+        n = max(1, int(scores.get("num_docs", len(ids))))
+        self._vocab: dict[str, int] = bm25.vocab_dict
+        self._idf = {tok: math.log(1 + (n - doc_freq[i] + 0.5) / (doc_freq[i] + 0.5)) for tok, i in self._vocab.items() if i < len(doc_freq)}
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[str, str, dict[str, Any]]], generation: int) -> KeywordIndex:
+        import bm25s
+
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        for chunk_id, text, meta in entries:
+            ids.append(chunk_id)
+            corpus.append(tokenize(keyword_text(text, meta)) or ["\u2205"])
+        bm25 = bm25s.BM25()
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        else:
+            bm25.index([["\u2205"]], show_progress=False)
+        return cls(bm25, ids, generation)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self._bm25.save(str(tmp), show_progress=False)
+        (tmp / META_FILE).write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex | None:
+        import bm25s
+
+        try:
+            meta = json.loads((folder / META_FILE).read_text())
+            bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+            return cls(bm25, list(meta["ids"]), int(meta["generation"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, 0.0)
+
+    def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or not self.ids:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens))
+        if allowed is not None:
+            mask = np.array([chunk_id in allowed for chunk_id in self.ids])
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores)[:n]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def coverage(self, query: str, text: str) -> float:
+        """IDF-weighted share of the query's terms found in `text`: an absolute relevance in [0, 1]."""
+        terms = set(tokenize(query))
+        if not terms:
+            return 0.0
+        present = set(tokenize(text))
+        weights = {t: self._idf.get(t, max(self._idf.values(), default=1.0)) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def keyword_dir(data_dir: Path, collection: str) -> Path:
+    return data_dir / "keyword" / collection
+
+
+def fresh_index(
+    folder: Path,
+    generation: int,
+    expected_count: int,
+    entries: Any,
+) -> KeywordIndex:
+    """The saved index if it matches the collection, else a rebuild from `entries()`."""
+    index = KeywordIndex.load(folder)
+    if index is not None and index.generation == generation and len(index.ids) == expected_count:
+        return index
+    index = KeywordIndex.build(entries(), generation)
+    try:
+        index.save(folder)
+    except OSError:
+        pass  # a read-only data dir still answers, it just rebuilds next time
+    return index

@@ -1,0 +1,184 @@
+"""The per-file manifest: what is indexed, from which file version, under which chunk ids.
+
+SQLite in WAL mode, so readers (ask, chat) never block on an ingest. A file is committed only
+after all its chunks are stored; `pending` is the intent log that lets the next run clean up
+after a crash between the two.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from localgpt.errors import StorageError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    chunk_ids TEXT NOT NULL,
+    pages INTEGER,
+    ingested_at REAL NOT NULL,
+    PRIMARY KEY (collection, path)
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files (collection, sha256);
+CREATE TABLE IF NOT EXISTS pending (
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (collection, path)
+);
+CREATE TABLE IF NOT EXISTS generations (
+    collection TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    chunk_ids: tuple[str, ...]
+    pages: int | None = None
+
+
+class Manifest:
+    def __init__(self, db_path: Path, collection: str) -> None:
+        self.collection = collection
+        self.db_path = db_path
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(db_path), timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(
+                f"manifest {db_path} is unreadable ({exc}); run `localgpt ingest --rebuild PATH`"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot open manifest {db_path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _rows(self, sql: str, *args: object) -> Iterator[FileRecord]:
+        for row in self._db.execute(sql, (self.collection, *args)):
+            yield FileRecord(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5])
+
+    _COLUMNS = "path, size, mtime_ns, sha256, chunk_ids, pages"
+
+    def all(self) -> dict[str, FileRecord]:
+        sql = f"SELECT {self._COLUMNS} FROM files WHERE collection = ? ORDER BY path"
+        return {rec.path: rec for rec in self._rows(sql)}
+
+    def under(self, folder: str) -> dict[str, FileRecord]:
+        """Records of files inside `folder` (or the file itself)."""
+        prefix = folder.rstrip("/") + "/"
+        return {
+            path: rec
+            for path, rec in self.all().items()
+            if path == folder or path.startswith(prefix)
+        }
+
+    def get(self, path: str) -> FileRecord | None:
+        sql = f"SELECT {self._COLUMNS} FROM files WHERE collection = ? AND path = ?"
+        return next(self._rows(sql, path), None)
+
+    def count(self) -> tuple[int, int]:
+        files = chunks = 0
+        for (ids,) in self._db.execute(
+            "SELECT chunk_ids FROM files WHERE collection = ?", (self.collection,)
+        ):
+            files += 1
+            chunks += len(json.loads(ids))
+        return files, chunks
+
+    def mark_pending(self, path: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO pending (collection, path) VALUES (?, ?)", (self.collection, path)
+        )
+
+    def pending(self) -> list[str]:
+        rows = self._db.execute("SELECT path FROM pending WHERE collection = ?", (self.collection,))
+        return [row[0] for row in rows]
+
+    def clear_pending(self, path: str) -> None:
+        self._db.execute(
+            "DELETE FROM pending WHERE collection = ? AND path = ?", (self.collection, path)
+        )
+
+    def commit_file(self, record: FileRecord) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.collection,
+                    record.path,
+                    record.size,
+                    record.mtime_ns,
+                    record.sha256,
+                    json.dumps(list(record.chunk_ids)),
+                    record.pages,
+                    time.time(),
+                ),
+            )
+            self._db.execute(
+                "DELETE FROM pending WHERE collection = ? AND path = ?",
+                (self.collection, record.path),
+            )
+            self._bump()
+
+    def remove(self, paths: Iterable[str]) -> None:
+        with self._transaction():
+            for path in paths:
+                self._db.execute(
+                    "DELETE FROM files WHERE collection = ? AND path = ?", (self.collection, path)
+                )
+            self._bump()
+
+    def drop_collection(self) -> None:
+        with self._transaction():
+            for table in ("files", "pending", "generations"):
+                self._db.execute(f"DELETE FROM {table} WHERE collection = ?", (self.collection,))
+
+    def generation(self) -> int:
+        """Bumped on every change; the keyword index is rebuilt when it lags behind."""
+        row = self._db.execute(
+            "SELECT generation FROM generations WHERE collection = ?", (self.collection,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def collections(self) -> list[str]:
+        rows = self._db.execute("SELECT DISTINCT collection FROM files ORDER BY collection")
+        return [row[0] for row in rows]
+
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT INTO generations VALUES (?, 1) "
+            "ON CONFLICT(collection) DO UPDATE SET generation = generation + 1",
+            (self.collection,),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
