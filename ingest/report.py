@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import IO, Any
 
 from ingest.pipeline import Summary
 from ingest.plan import Plan
-
-
-def shown(path: str) -> str:
-    """Paths under the working directory are shown relative to it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
+from localgpt.paths import shown
 
 
 class PlainReporter:
@@ -33,7 +24,9 @@ class PlainReporter:
             print(text, file=self.stream, flush=True)
 
     def planned(self, plan: Plan, chunks_before: int) -> None:
-        self.total = len(plan.added) + len(plan.changed) + len(plan.moved) + len(plan.removed)
+        self.total = (
+            len(plan.added) + len(plan.changed) + len(plan.moved) + len(plan.removed)
+        )
         self._line(
             f"plan: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.moved)} moved, "
             f"{len(plan.removed)} removed, {len(plan.unchanged) + len(plan.touched)} unchanged"
@@ -41,7 +34,9 @@ class PlainReporter:
 
     def file_done(self, path: str, status: str, chunks: int) -> None:
         self.done += 1
-        self._line(f"[{self.done}/{self.total}] {status}: {shown(path)} ({chunks} chunks)")
+        self._line(
+            f"[{self.done}/{self.total}] {status}: {shown(path)} ({chunks} chunks)"
+        )
 
     def file_skipped(self, path: str, reason: str) -> None:
         self.done += 1 if self.total else 0
@@ -83,7 +78,9 @@ class RichReporter(PlainReporter):
     def planned(self, plan: Plan, chunks_before: int) -> None:
         super().planned(plan, chunks_before)
         self.progress.start()
-        self.task = self.progress.add_task("ingest", total=self.total or 1, chunks=0, rate="")
+        self.task = self.progress.add_task(
+            "ingest", total=self.total or 1, chunks=0, rate=""
+        )
 
     def _line(self, text: str) -> None:
         self.console.print(text, highlight=False, markup=False)
@@ -98,7 +95,9 @@ class RichReporter(PlainReporter):
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):
             self.progress.advance(self.task)
-        self.console.print(f"[yellow]skipped[/] {shown(path)}: {reason}", highlight=False)
+        self.console.print(
+            f"[yellow]skipped[/] {shown(path)}: {reason}", highlight=False
+        )
 
     def close(self) -> None:
         self.progress.stop()
@@ -118,7 +117,11 @@ def print_summary(summary: Summary, rich: bool, stream: IO[str] | None = None) -
         ("ignored (not documents)", len(summary.ignored)),
     ]
     if summary.dry_run:
-        for label, paths in (("add", summary.added), ("change", summary.changed), ("remove", summary.removed)):
+        for label, paths in (
+            ("add", summary.added),
+            ("change", summary.changed),
+            ("remove", summary.removed),
+        ):
             for path in paths:
                 print(f"{verb}{label}: {shown(path)}", file=stream)
         for old, new in summary.moved:
@@ -130,11 +133,19 @@ def print_summary(summary: Summary, rich: bool, stream: IO[str] | None = None) -
         table = Table(title=f"collection '{summary.collection}'", show_header=False)
         for label, count in rows:
             table.add_row(label, str(count))
-        table.add_row("chunks added / removed", f"{summary.chunks_added} / {summary.chunks_removed}")
-        table.add_row("index now", f"{summary.files_total} files, {summary.chunks_total} chunks")
+        table.add_row(
+            "chunks added / removed",
+            f"{summary.chunks_added} / {summary.chunks_removed}",
+        )
+        table.add_row(
+            "index now", f"{summary.files_total} files, {summary.chunks_total} chunks"
+        )
         table.add_row("time", f"{summary.elapsed_s:.1f} s")
         Console(file=stream).print(table)
     else:
         counts = ", ".join(f"{count} {label}" for label, count in rows)
-        print(f"{lead}{counts}; index: {summary.files_total} files, {summary.chunks_total} chunks "
-              f"({summary.elapsed_s:.1f} s)", file=stream)
+        print(
+            f"{lead}{counts}; index: {summary.files_total} files, {summary.chunks_total} chunks "
+            f"({summary.elapsed_s:.1f} s)",
+            file=stream,
+        )

@@ -38,7 +38,9 @@ def scan(
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         top = Path(os.path.abspath(root))
-        _visit(top, patterns, max_bytes, follow_symlinks, seen_dirs, result, is_root=True)
+        _visit(
+            top, patterns, max_bytes, follow_symlinks, seen_dirs, result, is_root=True
+        )
     result.files.sort(key=lambda info: info.path)
     return result
 
@@ -58,13 +60,19 @@ def _visit(
         link = path.is_symlink()
         st = path.stat()  # follows links: a dangling link or a loop raises here
     except FileNotFoundError:
-        out.refused.append((str(path), "broken symlink" if path.is_symlink() else "not found"))
+        out.refused.append(
+            (str(path), "broken symlink" if path.is_symlink() else "not found")
+        )
         return
     except RuntimeError:
         out.refused.append((str(path), "symlink loop"))
         return
     except OSError as exc:
-        reason = "symlink loop" if exc.errno == 40 else (exc.strerror or "unreadable").lower()
+        reason = (
+            "symlink loop"
+            if exc.errno == 40
+            else (exc.strerror or "unreadable").lower()
+        )
         out.refused.append((str(path), reason))
         return
     if stat.S_ISDIR(st.st_mode):
@@ -90,7 +98,12 @@ def _visit(
         return  # sockets, fifos and devices are never documents
     if max_bytes is not None and st.st_size > max_bytes:
         mb = st.st_size / 1_048_576
-        out.refused.append((str(path), f"too large ({mb:.1f} MB > {max_bytes / 1_048_576:.0f} MB limit)"))
+        out.refused.append(
+            (
+                str(path),
+                f"too large ({mb:.1f} MB > {max_bytes / 1_048_576:.0f} MB limit)",
+            )
+        )
         return
     if not os.access(path, os.R_OK):
         out.refused.append((str(path), "permission denied"))

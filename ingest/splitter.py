@@ -70,9 +70,12 @@ class Splitter:
             separators = TEXT_SEPARATORS
             if language:
                 try:
-                    separators = RecursiveCharacterTextSplitter.get_separators_for_language(
-                        Language(language)
-                    ) + TEXT_SEPARATORS[1:]
+                    separators = (
+                        RecursiveCharacterTextSplitter.get_separators_for_language(
+                            Language(language)
+                        )
+                        + TEXT_SEPARATORS[1:]
+                    )
                 except ValueError:
                     separators = TEXT_SEPARATORS
             self._by_language[language] = RecursiveCharacterTextSplitter(

@@ -43,7 +43,11 @@ class PathsSettings(_Section):
 
 
 class StoreSettings(_Section):
-    collection: str = Field("documents", min_length=1, description="Chroma collection name.")
+    collection: str = Field(
+        "documents",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$",
+        description="Chroma collection name (3-63 of letters, digits, ._-).",
+    )
     url: str = Field("", description="Chroma server URL; empty means the embedded store.")
     auth_header: str = Field("", description="'Name: value' header sent to the Chroma server.")
 
@@ -185,6 +189,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _env_values() -> dict[str, Any]:
+    for key in os.environ:
+        if key.startswith(ENV_PREFIX) and key != CONFIG_ENV:
+            section = key[len(ENV_PREFIX) :].split("__")[0].lower()
+            if section not in Settings.model_fields:
+                dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
+                raise ConfigError(f"unknown config key '{dotted}' in environment ({key})")
     try:
         return dict(EnvSettingsSource(Settings)())
     except Exception as exc:  # pydantic-settings raises SettingsError on malformed JSON values
@@ -252,7 +262,9 @@ def _describe(exc: ValidationError, origins: dict[str, str]) -> str:
 
 
 def _where(loc: str, origins: dict[str, str]) -> str:
-    origin = origins.get(loc)
+    origin = origins.get(loc) or next(
+        (label for key, label in origins.items() if key.startswith(loc + ".")), None
+    )
     return f" in {origin}" if origin else ""
 
 

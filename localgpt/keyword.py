@@ -19,10 +19,7 @@ import numpy as np
 _WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 STOPWORDS = frozenset(
-    """a an and are as at be by can do does for from has have how i if in into is it its of on
-    or that the their there these this to was what when where which who why will with you your
-    about after all also any been before but could did each than then they them were would
-    should may not no""".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "there", "these", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "about", "after", "all", "also", "any", "been", "before", "but", "could", "did", "each", "than", "then", "they", "them", "were", "would", "should", "may", "not", "no"]
 )
 META_FILE = "localgpt.json"
 

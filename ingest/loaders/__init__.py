@@ -65,9 +65,7 @@ def load_file(path: pathlib.Path) -> list[Document]:
     suffix = path.suffix.lower()
     try:
         if not path.is_file():
-            raise LoaderError(
-                "not a regular file" if path.exists() else "file not found"
-            )
+            raise LoaderError("not a regular file" if path.exists() else "file not found")
         if path.stat().st_size == 0:
             raise LoaderError("empty file")
         if suffix in BINARY_EXTENSIONS:
@@ -89,8 +87,6 @@ def _sniffed_loader(path: pathlib.Path) -> Loader:
     if looks_binary(sample):
         suffix = path.suffix.lower()
         raise LoaderError(
-            f"binary file (unsupported type {suffix})"
-            if suffix
-            else "binary file (no extension)"
+            f"binary file (unsupported type {suffix})" if suffix else "binary file (no extension)"
         )
     return load_text

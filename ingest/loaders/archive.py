@@ -11,9 +11,7 @@ from localgpt.errors import LoaderError
 MAX_INFLATED_MB = 200
 
 
-def check_inflated_size(
-    path: pathlib.Path, kind: str, limit_mb: int = MAX_INFLATED_MB
-) -> None:
+def check_inflated_size(path: pathlib.Path, kind: str, limit_mb: int = MAX_INFLATED_MB) -> None:
     """Refuse an archive whose members add up to more than `limit_mb` once inflated.
 
     The sizes come from the zip directory. That is enough: Python's zipfile, which
@@ -25,6 +23,4 @@ def check_inflated_size(
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
         raise LoaderError(f"unreadable {kind}: {describe(exc)}") from exc
     if total > limit_mb * 1024 * 1024:
-        raise LoaderError(
-            f"archive inflates to {total // (1024 * 1024)} MB (limit {limit_mb} MB)"
-        )
+        raise LoaderError(f"archive inflates to {total // (1024 * 1024)} MB (limit {limit_mb} MB)")

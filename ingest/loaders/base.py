@@ -65,9 +65,7 @@ class HeadingTrail:
         return " > ".join(title for _, title in self._stack) or None
 
 
-def split_sections(
-    blocks: list[str], headings: dict[int, tuple[int, str]]
-) -> list[tuple[str | None, str]]:
+def split_sections(blocks: list[str], headings: dict[int, tuple[int, str]]) -> list[tuple[str | None, str]]:
     """Cut `blocks` (lines or paragraphs) into (heading path, text) sections.
 
     `headings` maps the index of each block that opens a section to its (level, title);

@@ -46,12 +46,8 @@ def row_documents(
                 header = [name or f"column {i}" for i, name in enumerate(values, 1)]
             continue
         number += 1
-        names = header + [
-            f"column {i}" for i in range(len(header) + 1, len(values) + 1)
-        ]
-        text = "\n".join(
-            f"{name}: {value}" for name, value in zip(names, values) if value
-        )
+        names = header + [f"column {i}" for i in range(len(header) + 1, len(values) + 1)]
+        text = "\n".join(f"{name}: {value}" for name, value in zip(names, values, strict=False) if value)
         if text:
             doc = make_doc(text, path, kind, row=number)
             if sheet is not None:

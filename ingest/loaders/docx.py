@@ -26,8 +26,7 @@ def load_docx(path: pathlib.Path, limit_mb: int = MAX_INFLATED_MB) -> list[Docum
     except Exception as exc:  # python-docx and lxml raise many kinds on corrupt files
         raise LoaderError(f"unreadable docx: {describe(exc)}") from exc
     return [
-        make_doc(text, path, "docx", heading=heading)
-        for heading, text in split_sections(blocks, headings)
+        make_doc(text, path, "docx", heading=heading) for heading, text in split_sections(blocks, headings)
     ]
 
 
@@ -59,10 +58,6 @@ def _table_rows(table: Table) -> list[str]:
     for row in table.rows:
         cells = row.cells
         # A merged cell is returned once per grid column it spans; keep it once.
-        texts = [
-            c.text
-            for i, c in enumerate(cells)
-            if i == 0 or c._tc is not cells[i - 1]._tc
-        ]
+        texts = [c.text for i, c in enumerate(cells) if i == 0 or c._tc is not cells[i - 1]._tc]
         rows.append("\t".join(texts))
     return rows

@@ -6,24 +6,22 @@ import html
 import pathlib
 import re
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from langchain_core.documents import Document
 
 from ingest.loaders.base import make_doc
 from ingest.loaders.sniff import read_text
 
-_HIDDEN = ["script", "style", "noscript", "template"]
-_BLOCKS = [
+_HIDDEN = frozenset({"script", "style", "noscript", "template", "title"})
+_BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
     "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
-]  # fmt: skip
-_CELLS = ["td", "th"]
-_HIDDEN_RE = re.compile(
-    r"<(script|style|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
+})  # fmt: skip
+_CELLS = frozenset({"td", "th"})
+_HIDDEN_RE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TITLE_RE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_RE = re.compile(rf"</?(?:{'|'.join(_BLOCKS + _CELLS)})\b[^>]*>", re.IGNORECASE)
+_BLOCK_RE = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCKS | _CELLS))})\b[^>]*>", re.IGNORECASE)
 _TAG_RE = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
 
 
@@ -41,20 +39,43 @@ def load_html(path: pathlib.Path) -> list[Document]:
 
 def _soup_text(markup: str) -> tuple[str, str]:
     soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(_HIDDEN):
-        tag.decompose()
-    title = ""
-    if soup.title is not None:
-        title = soup.title.get_text()
-        soup.title.decompose()
-    # get_text() with no separator keeps "<b>bold</b>er" one word; these newlines
-    # and tabs keep blocks and table cells apart instead.
-    for tag in soup(_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    for tag in soup(_CELLS):
-        tag.insert_after("\t")
-    return title, soup.get_text()
+    title = soup.title.get_text() if soup.title is not None else ""
+    return title, _visible_text(soup)
+
+
+def _visible_text(soup: BeautifulSoup) -> str:
+    """What get_text() gives, with newlines around blocks and tabs after table cells.
+
+    get_text() with no separator keeps "<b>bold</b>er" one word, but runs blocks
+    together. Inserting newline strings into the tree would fix that, yet bs4's
+    insertions cost O(depth) each, which is quadratic on deeply nested junk; one
+    linear walk over the parse tree gives the same text.
+    """
+    parts: list[str] = []
+    open_tags: list[Tag] = []
+    hidden = 0  # how many of the open tags hide their content
+    for node in soup.descendants:
+        while open_tags and open_tags[-1] is not node.parent:
+            hidden -= _close(open_tags.pop(), parts)
+        if isinstance(node, Tag):
+            hidden += node.name in _HIDDEN
+            if node.name in _BLOCKS:
+                parts.append("\n")
+            open_tags.append(node)
+        elif not hidden and type(node) in (NavigableString, CData):
+            parts.append(str(node))
+    while open_tags:
+        _close(open_tags.pop(), parts)
+    return "".join(parts)
+
+
+def _close(tag: Tag, parts: list[str]) -> bool:
+    """Append what ends `tag`'s text; True if it was a hidden tag."""
+    if tag.name in _BLOCKS:
+        parts.append("\n")
+    elif tag.name in _CELLS:
+        parts.append("\t")
+    return tag.name in _HIDDEN
 
 
 def _regex_text(markup: str) -> tuple[str, str]:

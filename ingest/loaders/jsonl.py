@@ -25,9 +25,7 @@ def load_json(path: pathlib.Path) -> list[Document]:
         raise LoaderError(f"invalid json: {exc}") from exc
     except RecursionError as exc:
         raise LoaderError("invalid json: nested too deeply") from exc
-    return [
-        make_doc(text, path, "json", row=row) for text, row in records if text.strip()
-    ]
+    return [make_doc(text, path, "json", row=row) for text, row in records if text.strip()]
 
 
 def load_jsonl(path: pathlib.Path) -> list[Document]:
@@ -41,18 +39,14 @@ def load_jsonl(path: pathlib.Path) -> list[Document]:
             except json.JSONDecodeError as exc:
                 raise LoaderError(f"invalid json: line {number}: {exc}") from exc
             except RecursionError as exc:
-                raise LoaderError(
-                    f"invalid json: line {number}: nested too deeply"
-                ) from exc
+                raise LoaderError(f"invalid json: line {number}: nested too deeply") from exc
             if text.strip():
                 docs.append(make_doc(text, path, "json", row=number))
     return docs
 
 
 def _text(value: object) -> str:
-    return "\n".join(
-        f"{key}: {item}" if key else item for key, item in _fields(value, "")
-    )
+    return "\n".join(f"{key}: {item}" if key else item for key, item in _fields(value, ""))
 
 
 def _fields(value: object, key: str) -> Iterator[tuple[str, str]]:

@@ -33,7 +33,7 @@ def load_pdf(path: pathlib.Path) -> list[Document]:
             # A broken content stream costs its page, not the whole file.
             try:
                 text = page.extract_text()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failures.append(exc)
                 continue
             if text.strip():

@@ -17,17 +17,15 @@ _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1{2,}[ \t]*")
 
 
-def load_text(path: pathlib.Path, kind: str = "text") -> list[Document]:
+def load_text(path: pathlib.Path) -> list[Document]:
     text = read_text(path)
-    return [make_doc(text, path, kind)] if text.strip() else []
+    return [make_doc(text, path, "text")] if text.strip() else []
 
 
 def load_markdown(path: pathlib.Path) -> list[Document]:
     lines = read_text(path).splitlines()
     return [
-        make_doc(
-            text, path, "markdown", heading=heading, language=Language.MARKDOWN.value
-        )
+        make_doc(text, path, "markdown", heading=heading, language=Language.MARKDOWN.value)
         for heading, text in split_sections(lines, markdown_headings(lines))
     ]
 
@@ -51,11 +49,7 @@ def markdown_headings(lines: list[str]) -> dict[int, tuple[int, str]]:
             marker = match.group(1)
             if not fence:
                 fence = marker
-            elif (
-                marker[0] == fence[0]
-                and len(marker) >= len(fence)
-                and not line.strip(marker[0] + " \t")
-            ):
+            elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip(marker[0] + " \t"):
                 fence = ""
             continue
         if fence:
@@ -68,27 +62,18 @@ def markdown_headings(lines: list[str]) -> dict[int, tuple[int, str]]:
     return headings
 
 
-def _is_setext(
-    lines: list[str], index: int, start: int, headings: dict[int, tuple[int, str]]
-) -> bool:
+def _is_setext(lines: list[str], index: int, start: int, headings: dict[int, tuple[int, str]]) -> bool:
     # Only a one-line paragraph (blank line above its title) counts, so that "---" under
     # a list or table stays a rule; hence the conservative checks.
     if index - 1 < start or not _SETEXT.fullmatch(lines[index]):
         return False
     title = lines[index - 1]
     above_blank = index - 2 < start or not lines[index - 2].strip()
-    return (
-        bool(title.strip())
-        and above_blank
-        and index - 1 not in headings
-        and not _looks_structural(title)
-    )
+    return bool(title.strip()) and above_blank and index - 1 not in headings and not _looks_structural(title)
 
 
 def _looks_structural(line: str) -> bool:
-    return line.lstrip().startswith(
-        ("-", "*", "+", ">", "|", "#", "<")
-    ) or line.startswith(("    ", "\t"))
+    return line.lstrip().startswith(("-", "*", "+", ">", "|", "#", "<")) or line.startswith(("    ", "\t"))
 
 
 def _front_matter_end(lines: list[str]) -> int:
@@ -108,15 +93,11 @@ def rst_headings(lines: list[str]) -> dict[int, tuple[int, str]]:
     while index < len(lines) - 1:
         title, under = lines[index], lines[index + 1]
         over = lines[index - 1] if index > free else ""
-        if not (
-            title.strip() and _RST_ADORNMENT.fullmatch(under)
-        ) or _RST_ADORNMENT.fullmatch(title):
+        if not (title.strip() and _RST_ADORNMENT.fullmatch(under)) or _RST_ADORNMENT.fullmatch(title):
             index += 1
             continue
         overlined = over.rstrip() == under.rstrip()
-        if not overlined and (
-            title[0].isspace() or len(under.rstrip()) < len(title.rstrip())
-        ):
+        if not overlined and (title[0].isspace() or len(under.rstrip()) < len(title.rstrip())):
             index += 1
             continue
         style = (under[0], overlined)

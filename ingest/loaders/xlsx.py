@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-import openpyxl  # type: ignore[import-untyped]
+import openpyxl
 from langchain_core.documents import Document
 
 from ingest.loaders.archive import MAX_INFLATED_MB, check_inflated_size
@@ -24,9 +24,7 @@ def load_xlsx(path: pathlib.Path, limit_mb: int = MAX_INFLATED_MB) -> list[Docum
         return [
             doc
             for sheet in workbook.worksheets
-            for doc in row_documents(
-                sheet.iter_rows(values_only=True), path, "xlsx", sheet=sheet.title
-            )
+            for doc in row_documents(sheet.iter_rows(values_only=True), path, "xlsx", sheet=sheet.title)
         ]
     except Exception as exc:
         raise LoaderError(f"unreadable xlsx: {describe(exc)}") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from localgpt.cli import config_cmd, ingest_cmd  # noqa: F401  (they register the commands)
+from localgpt.cli import ask_cmd, config_cmd, ingest_cmd  # noqa: F401  (they register the commands)
 from localgpt.cli.app import cli, run
 
 __all__ = ["cli", "main"]

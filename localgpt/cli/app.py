@@ -47,10 +47,27 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None, debug
     ctx.obj = AppContext(config_path=config_path, debug=debug, overrides=overrides)
 
 
+def _quiet_libraries(debug: bool) -> None:
+    """Libraries' warnings and debug logs are noise on a CLI's stderr unless --debug is given."""
+    import logging
+    import warnings
+
+    if not debug:
+        warnings.simplefilter("ignore")
+    handler = logging.StreamHandler()
+    # Filtering at the handler: some libraries (bm25s) force their own loggers to DEBUG.
+    handler.setLevel(logging.DEBUG if debug else logging.ERROR)
+    handler.setFormatter(logging.Formatter("localgpt: %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
 def run(group: click.Group, argv: Sequence[str]) -> int:
     """Run the CLI; every failure becomes one stderr line and a documented exit code."""
     enforce_offline()
     debug = "--debug" in argv
+    _quiet_libraries(debug)
     try:
         # With standalone_mode=False, click hands back the command's return value: its exit code.
         result = group.main(args=list(argv), prog_name="localgpt", standalone_mode=False)

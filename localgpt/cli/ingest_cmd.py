@@ -88,7 +88,7 @@ def _drop(res: object) -> None:
 @pass_app
 def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
     """List the indexed files with their chunk and page counts."""
-    from ingest.report import shown
+    from localgpt.paths import shown
     from localgpt.resources import Resources
 
     settings = app.load(**{"store.collection": collection}).settings
@@ -119,7 +119,7 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
     from ingest.lock import IngestLock
-    from ingest.report import shown
+    from localgpt.paths import shown
     from localgpt.resources import Resources
 
     settings = app.load(**{"store.collection": collection}).settings

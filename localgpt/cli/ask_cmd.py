@@ -1,0 +1,87 @@
+"""`localgpt ask`: one answer for shell scripts. stdout holds the answer and nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from localgpt.cli.app import AppContext, cli, pass_app
+from localgpt.errors import ExitCode, LocalGPTError, UsageError
+
+
+@cli.command("ask")
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming text.")
+@click.option("--batch", is_flag=True, help="Read one question per line on stdin; write JSON lines.")
+@click.option("--k", "-k", type=click.IntRange(1, 100), help="Chunks to retrieve ([retrieval] k).")
+@click.option("--collection", "-c", help="Collection to ask ([store] collection).")
+@click.option("--model", "-m", help="GGUF path or file name in models_dir ([llm] model).")
+@click.option("--source", "source_glob", help="Only use files matching this glob, e.g. '*.pdf'.")
+@click.option("--mmr", is_flag=True, default=None, help="Diversify chunks with MMR.")
+@pass_app
+def ask_command(
+    app: AppContext,
+    question: str | None,
+    as_json: bool,
+    batch: bool,
+    k: int | None,
+    collection: str | None,
+    model: str | None,
+    source_glob: str | None,
+    mmr: bool | None,
+) -> int:
+    """Answer QUESTION from the indexed documents ('-' reads it from stdin).
+
+    The answer streams to stdout; the sources follow on stderr. Exit codes: 0 answered,
+    3 not found in the documents, 4 no index, 5 model missing, 2 bad config, 130 interrupted.
+    """
+    from localgpt.rag import RAG
+    from localgpt.resources import Resources
+
+    flags = {"store.collection": collection, "llm.model": model, "retrieval.k": k, "retrieval.mmr": mmr}
+    settings = app.load(**flags).settings
+    rag = RAG(Resources(settings))
+    if batch:
+        if question not in (None, "-"):
+            raise UsageError("--batch reads questions from stdin; give no QUESTION")
+        return _batch(rag, source_glob)
+    if question in (None, "-"):
+        question = sys.stdin.read()
+    question = (question or "").strip()
+    if not question:
+        raise UsageError("empty question: pass QUESTION, or '-' to read it from stdin")
+    if as_json:
+        answer = rag.answer(question, source_glob=source_glob)
+        click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
+    else:
+        answer = rag.answer(question, source_glob=source_glob, on_token=_write)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        for source in answer.sources:
+            click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+    return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _write(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def _batch(rag: Any, source_glob: str | None) -> int:
+    """One JSON line per question; the models load once. A failing question gets an error line."""
+    for line in sys.stdin:
+        question = line.strip()
+        if not question:
+            continue
+        try:
+            payload = rag.answer(question, source_glob=source_glob).as_dict()
+        except LocalGPTError as exc:
+            if exc.exit_code in (ExitCode.NO_INDEX, ExitCode.MODEL, ExitCode.CONFIG):
+                raise  # every later line would fail the same way
+            payload = {"question": question, "error": str(exc), "exit_code": int(exc.exit_code)}
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        sys.stdout.flush()
+    return ExitCode.OK

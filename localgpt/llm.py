@@ -1,0 +1,189 @@
+"""The chat model through llama-cpp-python: load once, count tokens, stream a completion."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from localgpt.chat_format import Message, Rendered, pick_renderer
+from localgpt.errors import ModelError
+from localgpt.model_files import check_gguf, resolve_llm_model
+
+if TYPE_CHECKING:
+    from localgpt.config import Settings
+
+
+@dataclass
+class Completion:
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+    cancelled: bool = False
+
+
+@dataclass
+class LoadReport:
+    """What the loader did, so doctor, the status bar and `--json` can say it."""
+
+    gpu_layers: int = 0
+    gpu_supported: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+class LLM:
+    """A loaded GGUF model. Not thread-safe: one generation at a time (guarded by a lock)."""
+
+    def __init__(self, llama: Any, path: Path, settings: Settings, report: LoadReport) -> None:
+        self._llama = llama
+        self.path = path
+        self.name = path.name
+        self.settings = settings.llm
+        self.report = report
+        self.n_ctx = int(llama.n_ctx())
+        self.lock = threading.Lock()
+        meta = llama.metadata or {}
+        bos = self._token_text(llama.token_bos())
+        eos = self._token_text(llama.token_eos())
+        self.chat_format, self._render = pick_renderer(
+            self.settings.chat_format, meta.get("tokenizer.chat_template"), bos, eos, self.name
+        )
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llama.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def render(self, messages: Sequence[Message]) -> Rendered:
+        return self._render(messages)
+
+    def tokenize(self, text: str) -> list[int]:
+        # The rendered prompt spells its own BOS/special tokens, so none are added here.
+        tokens: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return tokens
+
+    def count(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def stream(
+        self,
+        prompt_tokens: list[int],
+        stop: Sequence[str],
+        max_tokens: int,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        """Generate, calling `on_token` for each piece; `cancel` stops it between tokens."""
+        result = Completion(prompt_tokens=len(prompt_tokens))
+        pieces: list[str] = []
+        with self.lock:
+            chunks: Iterator[Any] = self._llama.create_completion(
+                prompt=prompt_tokens,
+                max_tokens=max_tokens,
+                temperature=self.settings.temperature if temperature is None else temperature,
+                seed=self.settings.seed,
+                stop=list(stop),
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    piece = choice.get("text") or ""
+                    if piece:
+                        result.completion_tokens += 1
+                        pieces.append(piece)
+                        if on_token:
+                            on_token(piece)
+                    if choice.get("finish_reason"):
+                        result.finish_reason = choice["finish_reason"]
+                    if cancel is not None and cancel.is_set():
+                        result.cancelled = True
+                        result.finish_reason = "cancelled"
+                        break
+            finally:
+                with contextlib.suppress(Exception):
+                    chunks.close()  # type: ignore[attr-defined]
+        result.text = "".join(pieces)
+        return result
+
+
+def _threads(configured: int) -> int | None:
+    if configured > 0:
+        return configured
+    return max(1, (os.cpu_count() or 2))
+
+
+def load_llm(settings: Settings) -> LLM:
+    path = resolve_llm_model(settings.llm.model, settings.paths.models_dir)
+    check_gguf(path)
+    import llama_cpp
+
+    report = LoadReport(gpu_supported=bool(llama_cpp.llama_supports_gpu_offload()))
+    wanted = settings.llm.n_gpu_layers
+    layers = (-1 if report.gpu_supported else 0) if wanted == "auto" else int(wanted)
+    if layers != 0 and not report.gpu_supported:
+        report.notes.append(
+            "this llama-cpp-python build has no GPU support, so the model runs on the CPU; "
+            "see `localgpt doctor` for the reinstall command"
+        )
+        layers = 0
+    attempts = [layers] if layers in (0,) else _fallback_layers(layers)
+    last_error: Exception | None = None
+    for n in attempts:
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=settings.llm.n_ctx,
+                n_batch=min(settings.llm.n_batch, settings.llm.n_ctx),
+                n_threads=_threads(settings.llm.n_threads),
+                n_gpu_layers=n,
+                seed=settings.llm.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            last_error = exc
+            continue
+        report.gpu_layers = _offloaded(llama, n)
+        if n != attempts[0]:
+            report.notes.append(f"not enough GPU memory for every layer: offloaded {report.gpu_layers}")
+        return LLM(llama, path, settings, report)
+    raise ModelError(
+        f"cannot load model {path}: {last_error}; the file may be truncated or corrupt, "
+        "or too big for this machine's memory (try a smaller quantization)"
+    )
+
+
+def _fallback_layers(layers: int) -> list[int]:
+    """Full offload first, then fewer layers, then the CPU: out of GPU memory is not fatal."""
+    start = 999 if layers < 0 else layers
+    steps = [layers]
+    n = min(start, 80)
+    while n > 1:
+        n //= 2
+        steps.append(n)
+    steps.append(0)
+    return list(dict.fromkeys(steps))
+
+
+def _offloaded(llama: Any, requested: int) -> int:
+    if requested == 0:
+        return 0
+    try:
+        total = int(llama.metadata.get(f"{llama.metadata.get('general.architecture', 'llama')}.block_count", 0))
+    except (TypeError, ValueError):
+        total = 0
+    if requested < 0:
+        return total + 1 if total else -1  # every block plus the output layer
+    return min(requested, total + 1) if total else requested

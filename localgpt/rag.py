@@ -1,0 +1,247 @@
+"""Question -> retrieved chunks -> fitted prompt -> streamed answer with its sources.
+
+The CLI and the TUI both go through `RAG.answer` and `ChatSession`; neither has RAG logic of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from localgpt.paths import shown
+from localgpt.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
+    from localgpt.resources import Resources
+
+CONDENSE_SYSTEM = (
+    "Rewrite the follow-up question so it can be understood without the conversation: "
+    "replace pronouns like 'it' or 'its' with what they refer to. Reply with the rewritten "
+    "question only."
+)
+CONDENSE_MAX_TOKENS = 64
+_WORDS = re.compile(r"[^\W_]{3,}")
+
+
+@dataclass
+class Source:
+    n: int
+    source: str
+    page: int | None
+    score: float
+    chunk_id: str
+    text: str
+    heading: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = f" p.{self.page}" if self.page else (f" § {self.heading}" if self.heading else "")
+        return f"{shown(self.source)}{where}"
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    sources: list[Source]
+    model: str
+    timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    standalone_question: str | None = None
+    cancelled: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["sources"] = [
+            {k: v for k, v in asdict(s).items() if k != "heading"} | ({"heading": s.heading} if s.heading else {})
+            for s in self.sources
+        ]
+        return out
+
+
+def is_abstention(text: str) -> bool:
+    norm = " ".join(text.lower().replace("’", "'").split())
+    return "couldn't find this in your documents" in norm or "could not find this in your documents" in norm
+
+
+class RAG:
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
+        self.settings = resources.settings
+
+    def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
+        from localgpt.errors import NoIndexError
+        from localgpt.retrieval import match_sources, search
+
+        store = self.res.store()
+        if store.count() == 0:
+            raise NoIndexError(
+                f"collection '{store.name}' is empty; run `localgpt ingest PATH` first"
+            )
+        sources = None
+        if source_glob:
+            sources = match_sources(list(self.res.manifest.all()), source_glob)
+        docs = search(
+            query,
+            store,
+            self.res.embedder,
+            self.res.keyword_index,
+            self.settings.retrieval,
+            k or self.settings.retrieval.k,
+            sources,
+        )
+        return [_source(n, doc) for n, doc in enumerate(docs, 1)]
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        k: int | None = None,
+        source_glob: str | None = None,
+        on_sources: Callable[[list[Source]], None] | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        retrieval_query: str | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        sources = self.retrieve(retrieval_query or question, k, source_glob)
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        best = max((s.score for s in sources), default=0.0)
+        if best < self.settings.retrieval.abstain_threshold:
+            if on_sources:
+                on_sources([])
+            if on_token:
+                on_token(ABSTAIN_TEXT)
+            total = (time.perf_counter() - started) * 1000
+            return Answer(
+                question, ABSTAIN_TEXT, True, [], self._model_name(),
+                {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(total, 1),
+                 "total_ms": round(total, 1)},
+                {"prompt": 0, "completion": 0},
+            )  # fmt: skip
+        llm = self.res.llm
+        chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
+        built = fit_prompt(
+            question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens
+        )
+        used = [sources[i] for i in built.chunks]
+        for n, source in enumerate(used, 1):
+            source.n = n
+        if on_sources:
+            on_sources(used)
+        first: list[float] = []
+
+        def token(piece: str) -> None:
+            if not first:
+                first.append(time.perf_counter())
+            if on_token:
+                on_token(piece)
+
+        completion = llm.stream(built.tokens, built.rendered.stop, built.max_tokens, token, cancel)
+        done = time.perf_counter()
+        text = completion.text.strip()
+        return Answer(
+            question=question,
+            answer=text,
+            abstained=is_abstention(text) or not text,
+            sources=used,
+            model=llm.name,
+            timings={
+                "retrieval_ms": round(retrieval_ms, 1),
+                "first_token_ms": round(((first[0] if first else done) - started) * 1000, 1),
+                "total_ms": round((done - started) * 1000, 1),
+            },
+            tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
+            cancelled=completion.cancelled,
+        )
+
+    def _model_name(self) -> str:
+        from localgpt.model_files import resolve_llm_model
+
+        try:
+            return resolve_llm_model(self.settings.llm.model, self.settings.paths.models_dir).name
+        except Exception:
+            return self.settings.llm.model
+
+    def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """A follow-up rewritten by the LLM into a standalone question, for retrieval."""
+        if not history:
+            return question
+        llm = self.res.llm
+        convo = "\n".join(f"User: {q}\nAssistant: {_clip(a, 400)}" for q, a in history[-3:])
+        messages = [
+            {"role": "system", "content": CONDENSE_SYSTEM},
+            {"role": "user", "content": f"Conversation:\n{convo}\n\nFollow-up question: {question}\n"
+                                        "Rewritten question:"},
+        ]  # fmt: skip
+        rendered = llm.render(messages)
+        tokens = llm.tokenize(rendered.prompt)
+        room = llm.n_ctx - len(tokens) - 4
+        if room < 16:
+            return _fallback(question, history)
+        out = llm.stream(tokens, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0)
+        rewritten = out.text.strip().splitlines()[0].strip().strip('"') if out.text.strip() else ""
+        if not _grounded(rewritten, question, history):
+            return _fallback(question, history)
+        return rewritten
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def _grounded(rewritten: str, question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """A usable rewrite is a question that brings in some topic word from the conversation."""
+    if not rewritten or len(rewritten) > 4 * len(question) + 200:
+        return False
+    earlier = _words(" ".join(q for q, _ in history[-2:]))
+    return bool((_words(rewritten) - _words(question)) & earlier)
+
+
+def _fallback(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """When a small model can't rewrite: the follow-up plus the question it follows."""
+    return f"{question} (follow-up to: {history[-1][0]})"
+
+
+def _source(n: int, doc: Document) -> Source:
+    meta = doc.metadata
+    page = meta.get("page")
+    return Source(
+        n=n,
+        source=str(meta.get("source", "")),
+        page=int(page) if isinstance(page, int | float) else None,
+        score=float(meta.get("score", 0.0)),
+        chunk_id=str(meta.get("id", "")),
+        text=doc.page_content,
+        heading=meta.get("heading"),
+    )
+
+
+class ChatSession:
+    """A conversation: follow-ups are condensed before retrieval, and history is kept."""
+
+    def __init__(self, rag: RAG, history: Sequence[tuple[str, str]] = ()) -> None:
+        self.rag = rag
+        self.history: list[tuple[str, str]] = list(history)
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        standalone = self.rag.condense(question, self.history) if self.rag.settings.llm.condense else question
+        answer = self.rag.answer(question, history=self.history, retrieval_query=standalone, **kwargs)
+        answer.standalone_question = standalone if standalone != question else None
+        if not answer.cancelled:
+            self.history.append((question, answer.answer))
+        return answer
+
+    def reset(self) -> None:
+        self.history.clear()

@@ -1,0 +1,139 @@
+"""Hybrid retrieval: vector (Chroma) + keyword (BM25), fused by reciprocal rank fusion.
+
+Ranks decide the order. The `score` a chunk carries is an absolute relevance in [0, 1], the
+larger of its cosine similarity to the question and its IDF-weighted keyword coverage, so a
+threshold on it means the same thing for every question (abstention uses it).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+if TYPE_CHECKING:
+    from localgpt.config import RetrievalSettings
+    from localgpt.embeddings import Embedder
+    from localgpt.keyword import KeywordIndex
+    from localgpt.store import Store
+
+
+def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion of several ranked id lists, each with a weight."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+def mmr(query: np.ndarray, vectors: np.ndarray, k: int, lam: float) -> list[int]:
+    """Maximal marginal relevance over unit vectors: relevant, but not redundant."""
+    chosen: list[int] = []
+    if len(vectors) == 0:
+        return chosen
+    relevance = vectors @ query
+    while len(chosen) < min(k, len(vectors)):
+        if chosen:
+            redundancy = (vectors @ vectors[chosen].T).max(axis=1)
+        else:
+            redundancy = np.zeros(len(vectors))
+        scores = lam * relevance - (1 - lam) * redundancy
+        scores[chosen] = -np.inf
+        chosen.append(int(np.argmax(scores)))
+    return chosen
+
+
+def match_sources(sources: Sequence[str], pattern: str) -> list[str]:
+    """Sources matching a glob, tried on the full path, the cwd-relative path and the file name."""
+    out = []
+    for source in sources:
+        rel = os.path.relpath(source)
+        names = (source, rel, os.path.basename(source))
+        if any(fnmatch.fnmatch(name, pattern) for name in names) or pattern in (source, rel):
+            out.append(source)
+    return out
+
+
+class HybridRetriever(BaseRetriever):
+    """A LangChain retriever over the Chroma collection plus its BM25 index."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    embedder: Any
+    keyword: Any  # Callable[[], KeywordIndex]
+    settings: Any  # RetrievalSettings
+    k: int = 4
+    sources: list[str] | None = None  # restrict to these files (from --source)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return search(
+            query, self.store, self.embedder, self.keyword, self.settings, self.k, self.sources
+        )
+
+
+def search(
+    query: str,
+    store: Store,
+    embedder: Embedder,
+    keyword: Callable[[], KeywordIndex],
+    settings: RetrievalSettings,
+    k: int,
+    sources: list[str] | None = None,
+) -> list[Document]:
+    if sources is not None and not sources:
+        return []
+    where = {"source": {"$in": sources}} if sources else None
+    q = np.asarray(embedder.embed_query(query), dtype=np.float32)
+    rankings: list[tuple[Sequence[str], float]] = []
+    if settings.mode in ("hybrid", "vector"):
+        hits = store.query(q.tolist(), min(settings.fetch_k, max(store.count(), 1)), where)
+        rankings.append(([i for i, _ in hits], 1.0))
+    index = keyword() if settings.mode in ("hybrid", "keyword") else None
+    if index is not None:
+        allowed = set(_ids_for(store, sources)) if sources else None
+        hits_kw = index.search(query, settings.fetch_k, allowed)
+        rankings.append(([i for i, _ in hits_kw], settings.keyword_weight if settings.mode == "hybrid" else 1.0))
+    fused = rrf(rankings, settings.rrf_k)
+    if not fused:
+        return []
+    ids = sorted(fused, key=lambda i: -fused[i])
+    got = store.fetch(ids, embeddings=True)
+    by_id = {cid: n for n, cid in enumerate(got["ids"])}
+    ids = [i for i in ids if i in by_id]
+    vectors = np.asarray([got["embeddings"][by_id[i]] for i in ids], dtype=np.float32)
+    cosine = vectors @ q if len(ids) else np.zeros(0)
+    docs: list[Document] = []
+    for n, chunk_id in enumerate(ids):
+        text = got["documents"][by_id[chunk_id]] or ""
+        meta = dict(got["metadatas"][by_id[chunk_id]] or {})
+        coverage = index.coverage(query, text) if index is not None else 0.0
+        score = max(float(cosine[n]), coverage)
+        meta.update(
+            id=chunk_id,
+            score=round(score, 4),
+            vector_score=round(float(cosine[n]), 4),
+            keyword_score=round(coverage, 4),
+            fused=fused[chunk_id],
+        )
+        docs.append(Document(page_content=text, metadata=meta))
+    if settings.mmr and len(docs) > k:
+        picked = mmr(q, vectors, k, settings.mmr_lambda)
+        docs = [docs[i] for i in picked]
+    docs = [d for d in docs if d.metadata["score"] >= settings.score_threshold]
+    return docs[:k]
+
+
+def _ids_for(store: Store, sources: list[str]) -> list[str]:
+    got = store.collection.get(where={"source": {"$in": sources}}, include=[])
+    return list(got["ids"])

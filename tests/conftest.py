@@ -1,0 +1,73 @@
+"""Shared fixtures. Every test runs with its config, data dir and HOME under tmp_path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from localgpt.offline import enforce_offline
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "docs"
+DATA = Path(__file__).resolve().parent / "data"
+
+enforce_offline()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the user's config, data or home, nor the repo's config.toml."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for key in list(os.environ):
+        if key.startswith("LOCALGPT_"):
+            monkeypatch.delenv(key)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX export of the embedder, made once per test session and shared."""
+    return tmp_path_factory.mktemp("embedders")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, embedder_cache: Path) -> Path:
+    """A fresh data dir that reuses the session's embedder export (it takes ~10 s to make)."""
+    path = tmp_path / "data"
+    path.mkdir()
+    (path / "embedders").symlink_to(embedder_cache, target_is_directory=True)
+    return path
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A private copy of examples/docs that a test may change."""
+    target = tmp_path / "docs"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the real `localgpt` in a subprocess; stdout, stderr and the exit code stay separate."""
+    return subprocess.run(
+        [sys.executable, "-m", "localgpt", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=input,
+        timeout=timeout,
+    )
