@@ -23,9 +23,7 @@ class IngestLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StorageError(
-                f"cannot write to {self.path.parent}: {exc.strerror}"
-            ) from None
+            raise StorageError(f"cannot write to {self.path.parent}: {exc.strerror}") from None
         deadline = time.monotonic() + self.wait_s
         while True:
             try:

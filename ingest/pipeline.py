@@ -59,9 +59,7 @@ class Summary:
     def exit_code(self) -> ExitCode:
         if not self.skipped:
             return ExitCode.OK
-        ingested = (
-            len(self.added) + len(self.changed) + len(self.moved) + self.unchanged
-        )
+        ingested = len(self.added) + len(self.changed) + len(self.moved) + self.unchanged
         return ExitCode.INGEST_PARTIAL if ingested else ExitCode.INGEST_NOTHING
 
     def as_dict(self) -> dict[str, Any]:
@@ -206,13 +204,9 @@ class Ingestor:
         finally:
             worker.close()
 
-    def _record_change(
-        self, work: Work, plan: Plan, summary: Summary, chunks: int
-    ) -> None:
+    def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int) -> None:
         status = "changed" if work in plan.changed else "added"
-        (summary.changed if status == "changed" else summary.added).append(
-            work.info.path
-        )
+        (summary.changed if status == "changed" else summary.added).append(work.info.path)
         summary.chunks_added += chunks
         self.reporter.file_done(work.info.path, status, chunks)
 
@@ -262,9 +256,7 @@ class Ingestor:
         self.manifest.remove([old.path])
         if copied:
             summary.moved.append((old.path, new.info.path))
-            self.reporter.file_done(
-                new.info.path, f"moved from {old.path}", len(old.chunk_ids)
-            )
+            self.reporter.file_done(new.info.path, f"moved from {old.path}", len(old.chunk_ids))
         else:
             summary.removed.append(old.path)
         return copied
@@ -280,6 +272,4 @@ class Ingestor:
 
 def _record(work: Work, ids: Sequence[str], pages: int | None) -> FileRecord:
     info = work.info
-    return FileRecord(
-        info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages
-    )
+    return FileRecord(info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages)

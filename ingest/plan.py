@@ -30,14 +30,10 @@ class Work:
 class Plan:
     added: list[Work] = field(default_factory=list)
     changed: list[Work] = field(default_factory=list)
-    moved: list[tuple[FileRecord, Work]] = field(
-        default_factory=list
-    )  # (old record, new place)
+    moved: list[tuple[FileRecord, Work]] = field(default_factory=list)  # (old record, new place)
     removed: list[FileRecord] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    touched: list[Work] = field(
-        default_factory=list
-    )  # same content, new mtime: update the stamp
+    touched: list[Work] = field(default_factory=list)  # same content, new mtime: update the stamp
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -46,9 +42,7 @@ class Plan:
 
     @property
     def writes(self) -> bool:
-        return bool(
-            self.added or self.changed or self.moved or self.removed or self.touched
-        )
+        return bool(self.added or self.changed or self.moved or self.removed or self.touched)
 
 
 def make_plan(
@@ -78,11 +72,7 @@ def make_plan(
         else:
             plan.changed.append(work)
 
-    gone = [
-        rec
-        for path, rec in known.items()
-        if _under(path, roots) and path not in on_disk
-    ]
+    gone = [rec for path, rec in known.items() if _under(path, roots) and path not in on_disk]
     gone_by_sha: dict[str, list[FileRecord]] = {}
     for rec in gone:
         gone_by_sha.setdefault(rec.sha256, []).append(rec)

@@ -24,9 +24,7 @@ class PlainReporter:
             print(text, file=self.stream, flush=True)
 
     def planned(self, plan: Plan, chunks_before: int) -> None:
-        self.total = (
-            len(plan.added) + len(plan.changed) + len(plan.moved) + len(plan.removed)
-        )
+        self.total = len(plan.added) + len(plan.changed) + len(plan.moved) + len(plan.removed)
         self._line(
             f"plan: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.moved)} moved, "
             f"{len(plan.removed)} removed, {len(plan.unchanged) + len(plan.touched)} unchanged"
@@ -34,9 +32,7 @@ class PlainReporter:
 
     def file_done(self, path: str, status: str, chunks: int) -> None:
         self.done += 1
-        self._line(
-            f"[{self.done}/{self.total}] {status}: {shown(path)} ({chunks} chunks)"
-        )
+        self._line(f"[{self.done}/{self.total}] {status}: {shown(path)} ({chunks} chunks)")
 
     def file_skipped(self, path: str, reason: str) -> None:
         self.done += 1 if self.total else 0
@@ -78,9 +74,7 @@ class RichReporter(PlainReporter):
     def planned(self, plan: Plan, chunks_before: int) -> None:
         super().planned(plan, chunks_before)
         self.progress.start()
-        self.task = self.progress.add_task(
-            "ingest", total=self.total or 1, chunks=0, rate=""
-        )
+        self.task = self.progress.add_task("ingest", total=self.total or 1, chunks=0, rate="")
 
     def _line(self, text: str) -> None:
         self.console.print(text, highlight=False, markup=False)
@@ -95,9 +89,7 @@ class RichReporter(PlainReporter):
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):
             self.progress.advance(self.task)
-        self.console.print(
-            f"[yellow]skipped[/] {shown(path)}: {reason}", highlight=False
-        )
+        self.console.print(f"[yellow]skipped[/] {shown(path)}: {reason}", highlight=False)
 
     def close(self) -> None:
         self.progress.stop()
@@ -137,9 +129,7 @@ def print_summary(summary: Summary, rich: bool, stream: IO[str] | None = None) -
             "chunks added / removed",
             f"{summary.chunks_added} / {summary.chunks_removed}",
         )
-        table.add_row(
-            "index now", f"{summary.files_total} files, {summary.chunks_total} chunks"
-        )
+        table.add_row("index now", f"{summary.files_total} files, {summary.chunks_total} chunks")
         table.add_row("time", f"{summary.elapsed_s:.1f} s")
         Console(file=stream).print(table)
     else:

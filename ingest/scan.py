@@ -38,9 +38,7 @@ def scan(
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         top = Path(os.path.abspath(root))
-        _visit(
-            top, patterns, max_bytes, follow_symlinks, seen_dirs, result, is_root=True
-        )
+        _visit(top, patterns, max_bytes, follow_symlinks, seen_dirs, result, is_root=True)
     result.files.sort(key=lambda info: info.path)
     return result
 
@@ -60,19 +58,13 @@ def _visit(
         link = path.is_symlink()
         st = path.stat()  # follows links: a dangling link or a loop raises here
     except FileNotFoundError:
-        out.refused.append(
-            (str(path), "broken symlink" if path.is_symlink() else "not found")
-        )
+        out.refused.append((str(path), "broken symlink" if path.is_symlink() else "not found"))
         return
     except RuntimeError:
         out.refused.append((str(path), "symlink loop"))
         return
     except OSError as exc:
-        reason = (
-            "symlink loop"
-            if exc.errno == 40
-            else (exc.strerror or "unreadable").lower()
-        )
+        reason = "symlink loop" if exc.errno == 40 else (exc.strerror or "unreadable").lower()
         out.refused.append((str(path), reason))
         return
     if stat.S_ISDIR(st.st_mode):

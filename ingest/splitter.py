@@ -71,9 +71,7 @@ class Splitter:
             if language:
                 try:
                     separators = (
-                        RecursiveCharacterTextSplitter.get_separators_for_language(
-                            Language(language)
-                        )
+                        RecursiveCharacterTextSplitter.get_separators_for_language(Language(language))
                         + TEXT_SEPARATORS[1:]
                     )
                 except ValueError:

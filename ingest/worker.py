@@ -69,9 +69,7 @@ def _child(
     from ingest.splitter import Splitter
     from localgpt.errors import LoaderError
 
-    splitter = Splitter(
-        make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens
-    )
+    splitter = Splitter(make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens)
     for index, work in enumerate(tasks):
         with current.get_lock():
             current.value = index
@@ -92,9 +90,7 @@ def _child(
         except RecursionError:
             payload = Failed(work, "structure nested too deeply")
         except Exception as exc:  # a parser bug on one file must not end the run
-            payload = Failed(
-                work, f"parser error: {type(exc).__name__}: {str(exc)[:120]}"
-            )
+            payload = Failed(work, f"parser error: {type(exc).__name__}: {str(exc)[:120]}")
         with current.get_lock():
             current.value = -1
         results.put(payload)
@@ -113,9 +109,7 @@ class ParseWorker:
     ) -> None:
         self._args = (tokenizer_dir, chunk_size, overlap, max_tokens)
         self._timeout = timeout_s
-        self._ctx = mp.get_context(
-            "spawn"
-        )  # fork after ONNX/torch threads exist can deadlock
+        self._ctx = mp.get_context("spawn")  # fork after ONNX/torch threads exist can deadlock
         self._proc: Any = None
 
     def run(self, tasks: list[Work]) -> Iterator[Parsed | Failed]:

@@ -92,9 +92,7 @@ def _load(source: str, name: str, settings: EmbeddingsSettings, cache_dir: Path)
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(
-            f"cannot load embedder '{name}' from {source}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise ModelError(f"cannot load embedder '{name}' from {source}: {type(exc).__name__}: {exc}") from exc
 
 
 def _onnx_file(backend: str) -> str:

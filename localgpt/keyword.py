@@ -19,7 +19,73 @@ import numpy as np
 _WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "there", "these", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "about", "after", "all", "also", "any", "been", "before", "but", "could", "did", "each", "than", "then", "they", "them", "were", "would", "should", "may", "not", "no"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "about",
+        "after",
+        "all",
+        "also",
+        "any",
+        "been",
+        "before",
+        "but",
+        "could",
+        "did",
+        "each",
+        "than",
+        "then",
+        "they",
+        "them",
+        "were",
+        "would",
+        "should",
+        "may",
+        "not",
+        "no",
+    ]
 )
 META_FILE = "localgpt.json"
 
@@ -57,7 +123,11 @@ class KeywordIndex:
         doc_freq = np.diff(indptr)
         n = max(1, int(scores.get("num_docs", len(ids))))
         self._vocab: dict[str, int] = bm25.vocab_dict
-        self._idf = {tok: math.log(1 + (n - doc_freq[i] + 0.5) / (doc_freq[i] + 0.5)) for tok, i in self._vocab.items() if i < len(doc_freq)}
+        self._idf = {
+            tok: math.log(1 + (n - doc_freq[i] + 0.5) / (doc_freq[i] + 0.5))
+            for tok, i in self._vocab.items()
+            if i < len(doc_freq)
+        }
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, str, dict[str, Any]]], generation: int) -> KeywordIndex:

@@ -84,11 +84,7 @@ class Manifest:
     def under(self, folder: str) -> dict[str, FileRecord]:
         """Records of files inside `folder` (or the file itself)."""
         prefix = folder.rstrip("/") + "/"
-        return {
-            path: rec
-            for path, rec in self.all().items()
-            if path == folder or path.startswith(prefix)
-        }
+        return {path: rec for path, rec in self.all().items() if path == folder or path.startswith(prefix)}
 
     def get(self, path: str) -> FileRecord | None:
         sql = f"SELECT {self._COLUMNS} FROM files WHERE collection = ? AND path = ?"
@@ -113,9 +109,7 @@ class Manifest:
         return [row[0] for row in rows]
 
     def clear_pending(self, path: str) -> None:
-        self._db.execute(
-            "DELETE FROM pending WHERE collection = ? AND path = ?", (self.collection, path)
-        )
+        self._db.execute("DELETE FROM pending WHERE collection = ? AND path = ?", (self.collection, path))
 
     def commit_file(self, record: FileRecord) -> None:
         with self._transaction():

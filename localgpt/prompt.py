@@ -87,7 +87,9 @@ def fit_prompt(
     answer = max(1, min(max_tokens, n_ctx // 2))
     budget = n_ctx - answer - SAFETY_TOKENS
 
-    def attempt(keep: Sequence[int], turns: Sequence[tuple[str, str]], cut: Sequence[ContextChunk]) -> BuiltPrompt:
+    def attempt(
+        keep: Sequence[int], turns: Sequence[tuple[str, str]], cut: Sequence[ContextChunk]
+    ) -> BuiltPrompt:
         rendered = render(build_messages(question, cut, keep, turns, system))
         return BuiltPrompt(rendered, tokenize(rendered.prompt), list(keep), len(turns), answer)
 

@@ -60,7 +60,8 @@ class Answer:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sources"] = [
-            {k: v for k, v in asdict(s).items() if k != "heading"} | ({"heading": s.heading} if s.heading else {})
+            {k: v for k, v in asdict(s).items() if k != "heading"}
+            | ({"heading": s.heading} if s.heading else {})
             for s in self.sources
         ]
         return out
@@ -82,9 +83,7 @@ class RAG:
 
         store = self.res.store()
         if store.count() == 0:
-            raise NoIndexError(
-                f"collection '{store.name}' is empty; run `localgpt ingest PATH` first"
-            )
+            raise NoIndexError(f"collection '{store.name}' is empty; run `localgpt ingest PATH` first")
         sources = None
         if source_glob:
             sources = match_sources(list(self.res.manifest.all()), source_glob)

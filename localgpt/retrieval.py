@@ -77,9 +77,7 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return search(
-            query, self.store, self.embedder, self.keyword, self.settings, self.k, self.sources
-        )
+        return search(query, self.store, self.embedder, self.keyword, self.settings, self.k, self.sources)
 
 
 def search(
@@ -103,7 +101,9 @@ def search(
     if index is not None:
         allowed = set(_ids_for(store, sources)) if sources else None
         hits_kw = index.search(query, settings.fetch_k, allowed)
-        rankings.append(([i for i, _ in hits_kw], settings.keyword_weight if settings.mode == "hybrid" else 1.0))
+        rankings.append(
+            ([i for i, _ in hits_kw], settings.keyword_weight if settings.mode == "hybrid" else 1.0)
+        )
     fused = rrf(rankings, settings.rrf_k)
     if not fused:
         return []

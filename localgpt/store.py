@@ -165,7 +165,9 @@ class Store:
                 yield chunk_id, text or "", dict(meta or {})
             offset += len(ids)
 
-    def query(self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """(id, cosine similarity) of the n nearest chunks."""
         if n <= 0:
             return []

@@ -95,7 +95,13 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
     records = Resources(settings).manifest.all()
     if as_json:
         rows = [
-            {"source": r.path, "chunks": len(r.chunk_ids), "pages": r.pages, "size": r.size, "sha256": r.sha256}
+            {
+                "source": r.path,
+                "chunks": len(r.chunk_ids),
+                "pages": r.pages,
+                "size": r.size,
+                "sha256": r.sha256,
+            }
             for r in records.values()
         ]
         click.echo(json.dumps({"collection": settings.store.collection, "files": rows}, indent=2))
