@@ -7,7 +7,9 @@ that hangs or crashes a parser (malformed PDFs do both) can be killed without lo
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ def _child(
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    pass  # threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
     from ingest.loaders import load_file
     from ingest.splitter import Splitter
@@ -94,6 +97,14 @@ def _child(
         with current.get_lock():
             current.value = -1
         results.put(payload)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A parent killed with SIGKILL (or by the OOM killer) never reads the queue again: without
+    this, the child would block on the full queue, or on flushing it at exit, forever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 class ParseWorker:

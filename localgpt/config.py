@@ -91,7 +91,7 @@ class RetrievalSettings(_Section):
     keyword_weight: float = Field(1.0, ge=0, description="Weight of BM25 in the fusion.")
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
     abstain_threshold: float = Field(
-        0.35, ge=0, le=1, description="Abstain when the best score is below this."
+        0.33, ge=0, le=1, description="Abstain when the best score is below this."
     )
 
 
@@ -110,6 +110,7 @@ class LLMSettings(_Section):
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(384, ge=1, description="Longest answer, in tokens.")
+    repeat_penalty: float = Field(1.1, ge=0.5, le=2.0, description="Penalty on repeated tokens.")
     condense: bool = Field(True, description="Rewrite follow-ups into standalone questions.")
 
     @field_validator("n_gpu_layers", mode="before")
@@ -129,12 +130,12 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    paths: PathsSettings = Field(default_factory=PathsSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    ingest: IngestSettings = Field(default_factory=IngestSettings)
-    embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
+    paths: PathsSettings = Field(default_factory=lambda: PathsSettings())
+    store: StoreSettings = Field(default_factory=lambda: StoreSettings())
+    ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
+    embeddings: EmbeddingsSettings = Field(default_factory=lambda: EmbeddingsSettings())
+    retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
+    llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
 
     @classmethod
     def settings_customise_sources(

@@ -51,7 +51,7 @@ class Embedder(Embeddings):
         self.batch_size = settings.batch_size
         self._model = _load(source, self.name, settings, cache_dir)
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length)
+        self.max_tokens = int(self._model.max_seq_length or 256)
 
     @property
     def tokenizer(self) -> Any:
@@ -71,7 +71,8 @@ class Embedder(Embeddings):
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return vectors.tolist()  # type: ignore[no-any-return]
+        result: list[list[float]] = vectors.tolist()
+        return result
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -6,6 +6,7 @@ spaces, and bigrams find Chinese passages even with the English default embedder
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -209,8 +210,6 @@ def fresh_index(
     if index is not None and index.generation == generation and len(index.ids) == expected_count:
         return index
     index = KeywordIndex.build(entries(), generation)
-    try:
+    with contextlib.suppress(OSError):  # a read-only data dir still answers; it rebuilds next time
         index.save(folder)
-    except OSError:
-        pass  # a read-only data dir still answers, it just rebuilds next time
     return index

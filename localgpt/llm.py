@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt.chat_format import Message, Rendered, pick_renderer
 from localgpt.errors import ModelError
-from localgpt.model_files import check_gguf, resolve_llm_model
+from localgpt.gguf import read_gguf
+from localgpt.model_files import resolve_llm_model
 
 if TYPE_CHECKING:
     from localgpt.config import Settings
@@ -34,6 +35,24 @@ class LoadReport:
     gpu_layers: int = 0
     gpu_supported: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+# The exact commands, because "rebuild with CUDA" sends people searching. llama-cpp-python compiles
+# llama.cpp from source when CMAKE_ARGS is set; --no-cache-dir stops pip reusing the CPU-only wheel.
+GPU_REINSTALL = {
+    "CUDA": 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python',
+    "Metal": 'CMAKE_ARGS="-DGGML_METAL=on" pip install --force-reinstall --no-cache-dir llama-cpp-python',
+    "Vulkan": 'CMAKE_ARGS="-DGGML_VULKAN=on" pip install --force-reinstall --no-cache-dir llama-cpp-python',
+}
+
+
+def no_gpu_message() -> str:
+    """One line: this build can't offload, and how to get one that can."""
+    commands = "; ".join(f"{backend}: {command}" for backend, command in GPU_REINSTALL.items())
+    return (
+        "this llama-cpp-python build has no GPU support, so the model runs on the CPU; "
+        f"reinstall it with GPU support ({commands})"
+    )
 
 
 def gpu_offload_supported() -> bool:
@@ -94,6 +113,7 @@ class LLM:
                 max_tokens=max_tokens,
                 temperature=self.settings.temperature if temperature is None else temperature,
                 seed=self.settings.seed,
+                repeat_penalty=self.settings.repeat_penalty,
                 stop=list(stop),
                 stream=True,
             )
@@ -127,19 +147,19 @@ def _threads(configured: int) -> int | None:
 
 def load_llm(settings: Settings) -> LLM:
     path = resolve_llm_model(settings.llm.model, settings.paths.models_dir)
-    check_gguf(path)
+    # The whole header and tensor table, so a truncated or foreign file is refused with a clear
+    # message (exit 5) instead of llama.cpp's bare "failed to load".
+    info = read_gguf(path)
     import llama_cpp
 
     report = LoadReport(gpu_supported=bool(llama_cpp.llama_supports_gpu_offload()))
     wanted = settings.llm.n_gpu_layers
     layers = (-1 if report.gpu_supported else 0) if wanted == "auto" else int(wanted)
     if layers != 0 and not report.gpu_supported:
-        report.notes.append(
-            "this llama-cpp-python build has no GPU support, so the model runs on the CPU; "
-            "see `localgpt doctor` for the reinstall command"
-        )
+        # Only when GPU layers were asked for by number: with "auto" a CPU-only machine is normal.
+        report.notes.append(f"[llm] n_gpu_layers = {wanted} asks for GPU offload, but " + no_gpu_message())
         layers = 0
-    attempts = [layers] if layers in (0,) else _fallback_layers(layers)
+    attempts = [0] if layers == 0 else _fallback_layers(layers, info.block_count)
     last_error: Exception | None = None
     for n in attempts:
         try:
@@ -158,7 +178,12 @@ def load_llm(settings: Settings) -> LLM:
             continue
         report.gpu_layers = _offloaded(llama, n)
         if n != attempts[0]:
-            report.notes.append(f"not enough GPU memory for every layer: offloaded {report.gpu_layers}")
+            total = f" of {info.block_count + 1}" if info.block_count else ""
+            where = f"offloaded {report.gpu_layers}{total} layers" if n else "running on the CPU"
+            report.notes.append(
+                f"not enough GPU memory to load with n_gpu_layers = {attempts[0]}: {where}; "
+                "set [llm] n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
+            )
         return LLM(llama, path, settings, report)
     raise ModelError(
         f"cannot load model {path}: {last_error}; the file may be truncated or corrupt, "
@@ -166,11 +191,16 @@ def load_llm(settings: Settings) -> LLM:
     )
 
 
-def _fallback_layers(layers: int) -> list[int]:
-    """Full offload first, then fewer layers, then the CPU: out of GPU memory is not fatal."""
-    start = 999 if layers < 0 else layers
+def _fallback_layers(layers: int, block_count: int | None = None) -> list[int]:
+    """The asked-for offload first, then halving it, then the CPU: out of GPU memory is not fatal.
+
+    -1 means every layer: `block_count` repeating blocks plus the output layer. Halving from the
+    real count (not a guess) keeps the retries few: a 7B model (33 layers) tries -1, 16, 8, 4, 2,
+    1, 0.
+    """
+    total = (block_count + 1) if block_count else 80
+    n = total if layers < 0 else min(layers, total)
     steps = [layers]
-    n = min(start, 80)
     while n > 1:
         n //= 2
         steps.append(n)

@@ -57,7 +57,11 @@ class Manifest:
         self.db_path = db_path
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(db_path), timeout=60, isolation_level=None)
+            # The TUI opens the manifest in one worker thread and reads it from others (one at a
+            # time); sqlite itself is built serialized, so only the Python-side check is lifted.
+            self._db = sqlite3.connect(
+                str(db_path), timeout=60, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)

@@ -106,9 +106,14 @@ def fit_prompt(
             break
         worst = min(keep, key=lambda i: chunks[i].score)
         if len(keep) == 1:
-            trimmed = _trim_to_fit(worst, chunks, lambda c: len(attempt([worst], turns, c).tokens), budget)
+            only = [worst]
+
+            def measure(cut: Sequence[ContextChunk], only: list[int] = only) -> int:
+                return len(attempt(only, turns, cut).tokens)
+
+            trimmed = _trim_to_fit(worst, chunks, measure, budget)
             if trimmed is not None:
-                return attempt([worst], turns, trimmed)
+                return attempt(only, turns, trimmed)
         keep = [i for i in keep if i != worst]
     built = attempt([], [], chunks)
     spare = n_ctx - len(built.tokens) - SAFETY_TOKENS

@@ -1,8 +1,10 @@
 """Hybrid retrieval: vector (Chroma) + keyword (BM25), fused by reciprocal rank fusion.
 
-Ranks decide the order. The `score` a chunk carries is an absolute relevance in [0, 1], the
-larger of its cosine similarity to the question and its IDF-weighted keyword coverage, so a
-threshold on it means the same thing for every question (abstention uses it).
+Ranks decide the order. The `score` a chunk carries is an absolute relevance in [0, 1]: the mean
+of its cosine similarity to the question and its IDF-weighted keyword coverage. Neither alone
+works as a threshold: the English embedder rates any Chinese text as similar to any Chinese
+question, and common words give off-topic questions keyword coverage. The mean separates
+answerable from off-topic questions (calibration in bench/README.md).
 """
 
 from __future__ import annotations
@@ -41,10 +43,7 @@ def mmr(query: np.ndarray, vectors: np.ndarray, k: int, lam: float) -> list[int]
         return chosen
     relevance = vectors @ query
     while len(chosen) < min(k, len(vectors)):
-        if chosen:
-            redundancy = (vectors @ vectors[chosen].T).max(axis=1)
-        else:
-            redundancy = np.zeros(len(vectors))
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(vectors))
         scores = lam * relevance - (1 - lam) * redundancy
         scores[chosen] = -np.inf
         chosen.append(int(np.argmax(scores)))
@@ -118,7 +117,7 @@ def search(
         text = got["documents"][by_id[chunk_id]] or ""
         meta = dict(got["metadatas"][by_id[chunk_id]] or {})
         coverage = index.coverage(query, text) if index is not None else 0.0
-        score = max(float(cosine[n]), coverage)
+        score = (max(float(cosine[n]), 0.0) + coverage) / 2
         meta.update(
             id=chunk_id,
             score=round(score, 4),
@@ -135,5 +134,6 @@ def search(
 
 
 def _ids_for(store: Store, sources: list[str]) -> list[str]:
-    got = store.collection.get(where={"source": {"$in": sources}}, include=[])
+    where: Any = {"source": {"$in": sources}}
+    got = store.collection.get(where=where, include=[])
     return list(got["ids"])

@@ -135,9 +135,9 @@ class Store:
         for i in range(0, len(ids), step):
             self.collection.upsert(
                 ids=list(ids[i : i + step]),
-                embeddings=[list(e) for e in embeddings[i : i + step]],
+                embeddings=[list(e) for e in embeddings[i : i + step]],  # type: ignore[arg-type]
                 documents=list(documents[i : i + step]),
-                metadatas=list(metadatas[i : i + step]),  # type: ignore[arg-type]
+                metadatas=list(metadatas[i : i + step]),
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -172,7 +172,10 @@ class Store:
         if n <= 0:
             return []
         result = self.collection.query(
-            query_embeddings=[list(embedding)], n_results=n, where=where, include=["distances"]
+            query_embeddings=[list(embedding)],  # type: ignore[arg-type]
+            n_results=n,
+            where=where,
+            include=["distances"],
         )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from localgpt.cli import ask_cmd, config_cmd, ingest_cmd  # noqa: F401  (they register the commands)
+# Importing a command module registers its command.
+from localgpt.cli import (  # noqa: F401
+    ask_cmd,
+    chat_cmd,
+    config_cmd,
+    doctor_cmd,
+    eval_cmd,
+    ingest_cmd,
+    models_cmd,
+)
 from localgpt.cli.app import cli, run
 
 __all__ = ["cli", "main"]

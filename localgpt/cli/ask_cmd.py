@@ -62,7 +62,15 @@ def ask_command(
         sys.stdout.flush()
         for source in answer.sources:
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+    _load_notes(rag)
     return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _load_notes(rag: Any) -> None:
+    """What the model loader had to say (no GPU support, fewer GPU layers), once, on stderr."""
+    llm = rag.res.__dict__.get("llm")  # only a loaded model has notes: an abstention loads none
+    for note in getattr(getattr(llm, "report", None), "notes", ()):
+        click.echo(f"localgpt: note: {note}", err=True)
 
 
 def _write(piece: str) -> None:
@@ -84,4 +92,5 @@ def _batch(rag: Any, source_glob: str | None) -> int:
             payload = {"question": question, "error": str(exc), "exit_code": int(exc.exit_code)}
         click.echo(json.dumps(payload, ensure_ascii=False))
         sys.stdout.flush()
+    _load_notes(rag)
     return ExitCode.OK

@@ -1,0 +1,37 @@
+"""`localgpt chat`: the terminal app. Textual is imported here, when the command runs, never before."""
+
+from __future__ import annotations
+
+import click
+
+from localgpt.cli.app import AppContext, cli, pass_app
+from localgpt.errors import ExitCode
+
+
+@cli.command("chat")
+@click.option("--collection", "-c", help="Collection to open ([store] collection).")
+@click.option("--model", "-m", help="GGUF path or file name in models_dir ([llm] model).")
+@pass_app
+def chat_command(app: AppContext, collection: str | None, model: str | None) -> int:
+    """Chat with your documents in a terminal app; answers stream beside their sources.
+
+    F1 lists the keys, Ctrl+P searches the actions, Ctrl+Q quits. Chats are saved in the data
+    dir's chats/ folder.
+    """
+    settings = app.load(**{"store.collection": collection, "llm.model": model}).settings
+    _log_into_textual(app.debug)
+    from tui.app import LocalGPTApp
+
+    LocalGPTApp(settings).run()
+    return ExitCode.OK
+
+
+def _log_into_textual(debug: bool) -> None:
+    """Library log lines written to stderr would tear the screen; send them to Textual's log."""
+    import logging
+
+    from textual.logging import TextualHandler
+
+    handler = TextualHandler()
+    handler.setLevel(logging.DEBUG if debug else logging.ERROR)
+    logging.getLogger().handlers[:] = [handler]

@@ -1,0 +1,70 @@
+"""Running a question set through retrieval (and the LLM) to produce `evaluation.Result`s."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localgpt.evaluation import Question, Result, Retrieved, cited_sources
+
+if TYPE_CHECKING:
+    from localgpt.config import Settings
+
+EVAL_COLLECTION = "localgpt-eval"
+
+
+def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
+    """Ingest `corpus` into a throwaway data dir; the embedder export is shared, not redone."""
+    from ingest.pipeline import Ingestor
+    from ingest.report import PlainReporter
+    from localgpt.resources import Resources
+
+    shared = settings.paths.data_dir / "embedders"
+    shared.mkdir(parents=True, exist_ok=True)
+    (scratch / "embedders").symlink_to(shared.resolve(), target_is_directory=True)
+    paths = settings.paths.model_copy(update={"data_dir": scratch})
+    store = settings.store.model_copy(update={"collection": EVAL_COLLECTION, "url": ""})
+    scratch_settings = settings.model_copy(update={"paths": paths, "store": store})
+    res = Resources(scratch_settings)
+    Ingestor(res, PlainReporter(quiet=True)).run([corpus])
+    res.keyword_index()
+    return scratch_settings
+
+
+def evaluate(
+    settings: Settings, questions: Sequence[Question], retrieval_only: bool, progress: bool = True
+) -> list[Result]:
+    from localgpt.rag import RAG
+    from localgpt.resources import Resources
+
+    rag = RAG(Resources(settings))
+    threshold = settings.retrieval.abstain_threshold
+    results = []
+    for n, q in enumerate(questions, 1):
+        started = time.perf_counter()
+        sources = rag.retrieve(q.question)
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        retrieved = [Retrieved(s.source, s.page, s.text, s.score) for s in sources]
+        best = max((s.score for s in sources), default=0.0)
+        result = Result(q, retrieved, abstained=best < threshold, retrieval_ms=retrieval_ms)
+        if not retrieval_only:
+            answer = rag.answer(q.question)
+            result.answer = answer.answer
+            result.abstained = answer.abstained
+            # Citations index the sources the model saw, which the budget may have trimmed.
+            result.retrieved = [
+                Retrieved(s.source, s.page, s.text, s.score) for s in answer.sources
+            ] or retrieved
+            result.cited = cited_sources(answer.answer, len(answer.sources))
+            result.latency_ms = answer.timings.get("total_ms", 0.0)
+        else:
+            result.latency_ms = retrieval_ms
+        results.append(result)
+        if progress and sys.stderr.isatty():
+            print(f"\r{n}/{len(questions)}", end="", file=sys.stderr, flush=True)
+    if progress and sys.stderr.isatty():
+        print(file=sys.stderr)
+    return results

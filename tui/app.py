@@ -1,0 +1,445 @@
+"""The `localgpt chat` app: it owns the chat state and the workers; screens and widgets show it.
+
+Threads: the model loads, answers generate and indexes sync in thread workers. They never touch a
+widget; they post the messages of `tui.messages`, and the handlers below update the screen.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import App, SuspendNotSupported, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Input
+
+from localgpt.errors import LocalGPTError, NoIndexError
+from localgpt.rag import RAG, ChatSession
+from localgpt.resources import Resources
+from tui.chats import Chat, ChatStore, Turn
+from tui.collections import CollectionResources, list_collections
+from tui.external import ViewTarget, command, prepare, program
+from tui.messages import (
+    AnswerDone,
+    AnswerFailed,
+    IndexCounted,
+    IngestDone,
+    ModelFailed,
+    ModelReady,
+    OpenSource,
+    PreviewSource,
+    SourcesFound,
+    TokenArrived,
+)
+from tui.passage import surrounding
+from tui.screens.chats import ChatsScreen
+from tui.screens.collections import CollectionsScreen, valid_collection
+from tui.screens.help import HelpScreen, Section
+from tui.screens.ingest import IngestScreen, ingest_folder
+from tui.screens.main import MainScreen
+from tui.screens.preview import SourcePreview
+from tui.widgets.conversation import TurnView
+from tui.widgets.sources import SourceList
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Reporter, Summary
+    from localgpt.config import Settings
+    from localgpt.rag import Source
+
+
+class LocalGPTApp(App[None]):
+    TITLE = "localgpt"
+    CSS_PATH = "app.tcss"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        # The first Resources loads the models; other collections borrow them (CollectionResources).
+        self.models = Resources(settings)
+        self.resources: Resources = self.models
+        self.rag = RAG(self.resources)
+        self.session = ChatSession(self.rag)
+        self.chats = ChatStore(settings.paths.data_dir / "chats")
+        self.chat = Chat.new(settings.store.collection)
+        self.main = MainScreen()
+        self.model_ready = False
+        self.busy_turn: int | None = None  # the turn being answered, if any
+        self._cancel: threading.Event | None = None
+        self._next_turn = 0
+
+    # ---- start-up ------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.main
+
+    def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
+        status = self.main.status
+        status.collection = self.settings.store.collection
+        status.state = "loading model…"
+        self.main.prompt.placeholder = "Loading the model… you can type your question already"
+        self._load_models(self.models)
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _load_models(self, resources: Resources) -> None:
+        """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
+        self.post_message(self._count(resources))
+        try:
+            llm = resources.llm
+        except LocalGPTError as exc:
+            self.post_message(ModelFailed(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(ModelFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
+        try:
+            # The first question would otherwise pay for loading these (seconds on a laptop).
+            resources.embedder.embed_query("warm up")
+            if resources.manifest.count()[1]:
+                resources.keyword_index()
+        except Exception:
+            pass  # the same failure reappears, with its message, when a question needs them
+
+    @staticmethod
+    def _count(resources: Resources) -> IndexCounted:
+        name = resources.settings.store.collection
+        try:
+            resources.store()
+            files, chunks = resources.manifest.count()
+        except NoIndexError:
+            return IndexCounted(name, 0, 0, "empty: F5 adds a folder")
+        except LocalGPTError as exc:
+            return IndexCounted(name, 0, 0, str(exc))
+        return IndexCounted(name, files, chunks, None if chunks else "empty: F5 adds a folder")
+
+    @work(thread=True, exit_on_error=False, group="count")
+    def _refresh_index(self, resources: Resources) -> None:
+        self.post_message(self._count(resources))
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        self.model_ready = True
+        status = self.main.status
+        status.model = message.name
+        status.gpu_layers = message.gpu_layers
+        status.state = "answering…" if self.busy_turn is not None else ""
+        self.main.prompt.placeholder = "Ask about your documents…"
+        for note in message.notes:
+            self.notify(note, title="Model", severity="warning")
+
+    def on_model_failed(self, message: ModelFailed) -> None:
+        self.main.status.model = "no model"
+        self.main.status.state = ""
+        self.main.prompt.placeholder = "The model could not load; see the message"
+        self.notify(message.error, title="Model", severity="error", timeout=20)
+
+    def on_index_counted(self, message: IndexCounted) -> None:
+        if message.collection != self.resources.settings.store.collection:
+            return  # a count for a collection we have since switched away from
+        status = self.main.status
+        status.collection = message.collection
+        status.files = message.files
+        status.chunks = message.chunks
+        if message.error and not message.chunks:
+            status.state = message.error if self.model_ready else status.state
+
+    # ---- asking ----------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#prompt")
+    async def _submitted(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            return
+        if self.busy_turn is not None:
+            self.notify("Still answering the last question; Esc cancels it.", severity="warning")
+            return
+        event.input.value = ""
+        self._next_turn += 1
+        turn_id = self._next_turn
+        await self.main.conversation.add(turn_id, Turn(question))
+        self.main.sources.show([], "Sources: searching…")
+        self.busy_turn = turn_id
+        self._cancel = threading.Event()
+        self.main.status.state = "answering…" if self.model_ready else "loading model…"
+        self.refresh_bindings()
+        self._answer(turn_id, question, self.session, self._cancel)
+
+    @work(thread=True, exit_on_error=False, group="answer")
+    def _answer(self, turn_id: int, question: str, session: ChatSession, cancel: threading.Event) -> None:
+        try:
+            answer = session.ask(
+                question,
+                on_sources=lambda sources: self.post_message(SourcesFound(turn_id, sources)),
+                on_token=lambda piece: self.post_message(TokenArrived(turn_id, piece)),
+                cancel=cancel,
+            )
+        except LocalGPTError as exc:
+            self.post_message(AnswerFailed(turn_id, str(exc)))
+        except Exception as exc:  # the app must outlive any bug in one answer
+            self.post_message(AnswerFailed(turn_id, f"internal error: {type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(AnswerDone(turn_id, answer))
+
+    def on_sources_found(self, message: SourcesFound) -> None:
+        view = self.main.conversation.find(message.turn_id)
+        if view is not None:
+            view.record.sources = list(message.sources)
+            if view is self.main.conversation.selected:
+                self._show_sources(view)
+
+    async def on_token_arrived(self, message: TokenArrived) -> None:
+        view = self.main.conversation.find(message.turn_id)
+        if view is not None:
+            await view.write(message.piece)
+
+    async def on_answer_done(self, message: AnswerDone) -> None:
+        view = self.main.conversation.find(message.turn_id)
+        record = Turn.from_answer(message.answer)
+        if view is not None:
+            await view.finish(record)
+            self.chat.turns.append(record)
+            self._save_chat()
+            if view is self.main.conversation.selected:
+                self._show_sources(view)
+            if record.cancelled:
+                self._restore_prompt(record.question)
+        self._idle(message.turn_id)
+
+    async def on_answer_failed(self, message: AnswerFailed) -> None:
+        view = self.main.conversation.find(message.turn_id)
+        if view is not None:
+            await view.fail(message.error)
+            self._restore_prompt(view.record.question)
+        self.notify(message.error, title="Answer failed", severity="error", timeout=15)
+        self._idle(message.turn_id)
+
+    def _idle(self, turn_id: int) -> None:
+        if turn_id == self.busy_turn:
+            self.busy_turn = None
+            self._cancel = None
+            self.main.status.state = "" if self.model_ready else self.main.status.state
+            self.refresh_bindings()
+
+    def _restore_prompt(self, question: str) -> None:
+        """Put the question back, so it can be edited and sent again."""
+        prompt = self.main.prompt
+        if not prompt.value.strip():
+            prompt.value = question
+            prompt.cursor_position = len(question)
+        prompt.focus()
+
+    def _save_chat(self) -> None:
+        try:
+            self.chats.save(self.chat)
+        except OSError as exc:
+            self.notify(f"could not save the chat: {exc.strerror}", severity="error")
+
+    def _show_sources(self, view: TurnView) -> None:
+        sources = view.record.sources
+        n = self.main.conversation.turns.index(view) + 1
+        title = f"Sources of answer {n}" if sources else f"Answer {n}: no sources"
+        self.main.sources.show(sources, title)
+
+    @on(TurnView.Selected)
+    def _turn_clicked(self, event: TurnView.Selected) -> None:
+        self.main.conversation.select(event.view)
+        self._show_sources(event.view)
+
+    # ---- actions ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.busy_turn is not None  # Esc shows in the footer only while answering
+        return True
+
+    def action_cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()  # generation stops at the next token
+            self.main.status.state = "cancelling…"
+
+    async def action_new_chat(self) -> None:
+        self.action_cancel()
+        self.chat = Chat.new(self.resources.settings.store.collection)
+        self.session = ChatSession(self.rag)
+        await self.main.conversation.clear()
+        self.main.sources.show([], "Sources")
+        self.main.prompt.value = ""
+        self.main.prompt.focus()
+
+    def action_copy_answer(self) -> None:
+        view = self.main.conversation.selected
+        if view is None or not view.done or not view.record.answer:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.copy_to_clipboard(view.record.answer)
+        self.notify("Answer copied to the clipboard.")
+
+    def action_select_answer(self, delta: int) -> None:
+        view = self.main.conversation.step(delta)
+        if view is not None:
+            self._show_sources(view)
+
+    def action_focus_sources(self) -> None:
+        source_list = self.main.query_one(SourceList)
+        if source_list.sources:
+            source_list.focus()
+        else:
+            self.notify("The selected answer has no sources.", severity="warning")
+
+    def action_focus_prompt(self) -> None:
+        self.main.prompt.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def action_chats(self) -> None:
+        self.push_screen(ChatsScreen(self.chats), self._chat_chosen)
+
+    def action_collections(self) -> None:
+        if self.busy_turn is not None:
+            self.notify("Wait for the answer, or press Esc, before switching.", severity="warning")
+            return
+        try:
+            collections = list_collections(self.resources)
+        except LocalGPTError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        current = self.resources.settings.store.collection
+        self.push_screen(CollectionsScreen(collections, current), self._collection_chosen)
+
+    def action_ingest(self) -> None:
+        if self.busy_turn is not None:
+            self.notify("Wait for the answer, or press Esc, before ingesting.", severity="warning")
+            return
+        resources = self.resources
+
+        def run(folder: Path, reporter: Reporter) -> Summary:
+            return ingest_folder(resources, folder, reporter)
+
+        self.push_screen(IngestScreen(run, resources.settings.store.collection))
+
+    async def action_quit(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()  # else the exit waits for the generation thread to finish
+        self.exit()
+
+    # ---- chats and collections -------------------------------------------------------------------
+
+    async def _chat_chosen(self, chat_id: str | None) -> None:
+        if chat_id is not None:
+            await self.open_chat(chat_id)
+
+    async def open_chat(self, chat_id: str) -> None:
+        try:
+            chat = self.chats.load(chat_id)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.notify(f"cannot open that chat: {exc}", severity="error")
+            return
+        self.action_cancel()
+        switch = chat.collection != self.resources.settings.store.collection
+        if switch and valid_collection(chat.collection) is None:
+            self._use_collection(chat.collection)
+        self.chat = chat
+        # Follow-ups continue from the saved turns, condensed against them like live ones.
+        self.session = ChatSession(self.rag, chat.history)
+        conversation = self.main.conversation
+        await conversation.clear()
+        for record in chat.turns:
+            self._next_turn += 1
+            await conversation.add(self._next_turn, record, done=True)
+        if conversation.selected is not None:
+            self._show_sources(conversation.selected)
+            conversation.scroll_end(animate=False)
+        self.main.prompt.focus()
+
+    async def _collection_chosen(self, name: str | None) -> None:
+        if name is None or name == self.resources.settings.store.collection:
+            return
+        self._use_collection(name)
+        await self.action_new_chat()
+        self.notify(f"Collection '{name}'.")
+
+    def _use_collection(self, name: str) -> None:
+        self.resources = CollectionResources(self.models, name)
+        self.rag = RAG(self.resources)
+        status = self.main.status
+        status.collection = name
+        status.files = status.chunks = None
+        self._refresh_index(self.resources)
+
+    def on_ingest_done(self, message: IngestDone) -> None:
+        self._refresh_index(self.resources)
+        summary = message.summary
+        self.notify(
+            f"{summary.files_total} files, {summary.chunks_total} chunks in '{summary.collection}'",
+            title="Ingest done",
+            severity="warning" if summary.skipped else "information",
+        )
+
+    # ---- sources ---------------------------------------------------------------------------------
+
+    def on_preview_source(self, message: PreviewSource) -> None:
+        resources, source = self.resources, message.source
+        self.push_screen(SourcePreview(source, lambda: surrounding(resources.store(), source)))
+
+    def on_open_source(self, message: OpenSource) -> None:
+        self._prepare_view(message.source, message.kind)
+
+    @work(thread=True, exit_on_error=False, group="view")
+    def _prepare_view(self, source: Source, kind: str) -> None:
+        """Reading (and for PDFs extracting) the file can take a moment: not on the event loop."""
+        try:
+            argv = program("editor" if kind == "editor" else "pager")
+            target = prepare(source.source, source.text, source.page)
+        except LocalGPTError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Open", severity="error")
+            return
+        self.call_from_thread(self.run_viewer, command(argv, target), target)
+
+    def run_viewer(self, argv: list[str], target: ViewTarget) -> None:
+        """Hand the terminal to the pager or editor; the app resumes when it exits."""
+        try:
+            with self.suspend():
+                subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            self.notify("This terminal can't hand over to another program.", severity="error")
+        except OSError as exc:
+            self.notify(f"cannot run {argv[0]}: {exc.strerror}", severity="error")
+        finally:
+            target.cleanup()
+
+    # ---- help and the command palette ------------------------------------------------------------
+
+    def help_sections(self) -> list[Section]:
+        def bindings(items: Iterable[object]) -> list[Binding]:
+            return list(Binding.make_bindings(items))  # type: ignore[arg-type]
+
+        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+        return [
+            ("Chat", [*bindings(MainScreen.BINDINGS), palette, *bindings(App.BINDINGS)]),
+            ("Sources list", bindings(SourceList.BINDINGS)),
+            ("Source preview", bindings(SourcePreview.BINDINGS)),
+            ("Saved chats", bindings(ChatsScreen.BINDINGS)),
+            ("Collections", bindings(CollectionsScreen.BINDINGS)),
+            ("Ingest", bindings(IngestScreen.BINDINGS)),
+            ("Help", bindings(HelpScreen.BINDINGS)),
+        ]
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        yield SystemCommand("New chat", "Start a new conversation (Ctrl+N)", self.action_new_chat)
+        yield SystemCommand("Open a saved chat", "List saved chats and reopen one (F3)", self.action_chats)
+        yield SystemCommand("Switch collection", "Choose the collection to ask (F4)", self.action_collections)
+        yield SystemCommand("Ingest a folder", "Add or update a folder in the index (F5)", self.action_ingest)
+        yield SystemCommand("Copy answer", "Copy the selected answer (Ctrl+Y)", self.action_copy_answer)
+        yield SystemCommand("Show sources", "Move to the sources of the selected answer (F2)",
+                            self.action_focus_sources)  # fmt: skip
+        if self.busy_turn is not None:
+            yield SystemCommand("Cancel answer", "Stop generating (Esc)", self.action_cancel)
+        yield SystemCommand("Help", "List every key (F1)", self.action_help)

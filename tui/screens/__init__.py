@@ -1,0 +1,1 @@
+"""Screens pushed over the chat: source preview, saved chats, collections, ingest and help."""

@@ -1,0 +1,1 @@
+"""The main screen's widgets: conversation, sources panel and status bar."""

@@ -1,0 +1,87 @@
+"""The sources panel: the chunks behind the selected answer, each two lines, best evidence first."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from localgpt.paths import shown
+from localgpt.rag import Source
+from tui.messages import OpenSource, PreviewSource
+
+
+def where(source: Source) -> str:
+    if source.page:
+        return f"p.{source.page}"
+    return f"§ {source.heading}" if source.heading else ""
+
+
+def describe(source: Source) -> Text:
+    """Line 1: number, file, page and score. Line 2: the start of the chunk."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"[{source.n}] ", style="bold")
+    text.append(shown(source.source))
+    place = where(source)
+    if place:
+        text.append(f" {place}", style="italic")
+    text.append(f"  {source.score:.2f}\n", style="dim")
+    text.append("    " + " ".join(source.text.split())[:300], style="dim")
+    return text
+
+
+class SourceList(OptionList):
+    """Enter previews the highlighted source; o and e open its file outside the app."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "preview", "Preview", id="sources.preview"),
+        Binding("o", "open('pager')", "Pager", id="sources.pager"),
+        Binding("e", "open('editor')", "Editor", id="sources.editor"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.sources: list[Source] = []
+
+    def show(self, sources: list[Source]) -> None:
+        self.sources = list(sources)
+        self.set_options([Option(describe(s), id=str(i)) for i, s in enumerate(self.sources)])
+        if self.sources:
+            self.highlighted = 0
+
+    @property
+    def current(self) -> Source | None:
+        if self.highlighted is None or not self.sources:
+            return None
+        return self.sources[self.highlighted]
+
+    def action_preview(self) -> None:
+        if self.current is not None:
+            self.post_message(PreviewSource(self.current))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()  # a click: preview it, like Enter
+        self.action_preview()
+
+    def action_open(self, kind: str) -> None:
+        if self.current is not None:
+            self.post_message(OpenSource(self.current, kind))
+
+
+class SourcesPanel(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Label("Sources", id="sources-title")
+        yield SourceList(id="sources-list")
+
+    def show(self, sources: list[Source], title: str) -> None:
+        self.query_one("#sources-title", Label).update(title)
+        self.query_one(SourceList).show(sources)
+
+    @property
+    def sources(self) -> list[Source]:
+        return self.query_one(SourceList).sources

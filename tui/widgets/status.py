@@ -1,0 +1,28 @@
+"""The status bar: model, GPU layers, collection and what it holds, and what the app is doing."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+class StatusBar(Widget):
+    model: reactive[str] = reactive("loading model…")
+    gpu_layers: reactive[int | None] = reactive(None)
+    collection: reactive[str] = reactive("")
+    files: reactive[int | None] = reactive(None)
+    chunks: reactive[int | None] = reactive(None)
+    state: reactive[str] = reactive("")
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {self.model.removesuffix('.gguf')}", style="bold")
+        if self.gpu_layers is not None:
+            text.append(f" · GPU {self.gpu_layers} layers" if self.gpu_layers else " · CPU")
+        text.append(f" · {self.collection}", style="bold")
+        if self.files is not None and self.chunks is not None:
+            text.append(f" · {self.files} files · {self.chunks} chunks")
+        if self.state:
+            text.append(f"  {self.state}", style="italic")
+        return text
