@@ -66,7 +66,7 @@ def _child(
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    pass  # threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
     from ingest.loaders import load_file
     from ingest.splitter import Splitter

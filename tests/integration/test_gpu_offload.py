@@ -47,8 +47,11 @@ def pretend_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def settings_for(tmp_path: Path, **llm: Any) -> Any:
-    overrides = {"paths.data_dir": str(tmp_path / "data"), "paths.models_dir": str(tmp_path / "models"),
-                 "llm.n_ctx": 512} | {f"llm.{k}": v for k, v in llm.items()}
+    overrides = {
+        "paths.data_dir": str(tmp_path / "data"),
+        "paths.models_dir": str(tmp_path / "models"),
+        "llm.n_ctx": 512,
+    } | {f"llm.{k}": v for k, v in llm.items()}
     return load_settings(None, overrides, cwd=tmp_path).settings
 
 
@@ -104,7 +107,9 @@ def test_cpu_build_with_explicit_layers_says_so_with_the_commands(tmp_path: Path
     llm = load_llm(settings_for(tmp_path, n_gpu_layers=20))
     assert llm.report.gpu_layers == 0
     [note] = llm.report.notes
-    assert note.startswith("[llm] n_gpu_layers = 20 asks for GPU offload, but this llama-cpp-python build has no GPU")
+    assert note.startswith(
+        "[llm] n_gpu_layers = 20 asks for GPU offload, but this llama-cpp-python build has no GPU"
+    )
     for command in GPU_REINSTALL.values():
         assert command in note
     assert 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python' in note
@@ -117,9 +122,7 @@ def test_cpu_build_with_auto_layers_is_quiet(tmp_path: Path) -> None:
     assert llm.report.notes == []
 
 
-def test_broken_model_files_never_reach_llama_cpp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_broken_model_files_never_reach_llama_cpp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert BUNDLED is not None
     attempts: list[int] = []
     monkeypatch.setattr(llama_cpp, "Llama", make_oom_llama(fits=99, attempts=attempts))

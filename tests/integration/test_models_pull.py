@@ -122,8 +122,8 @@ def hub(model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
 def project(isolated: Path, model_bytes: bytes) -> Path:
     """./config.toml (with comments) and a models_dir whose catalogue.json knows the test model."""
     (isolated / "config.toml").write_text(
-        "# my settings\n[paths]\ndata_dir = \"data\"  # the index\nmodels_dir = \"models\"\n\n"
-        "[llm]\n# which GGUF\nmodel = \"auto\"\nn_ctx = 2048\n"
+        '# my settings\n[paths]\ndata_dir = "data"  # the index\nmodels_dir = "models"\n\n'
+        '[llm]\n# which GGUF\nmodel = "auto"\nn_ctx = 2048\n'
     )
     models = isolated / "models"
     models.mkdir()
@@ -201,7 +201,10 @@ def test_list_use_remove_after_a_pull(project: Path, hub: Hub) -> None:
     assert used.returncode == 0, used.stderr
     config = (project / "config.toml").read_text()
     assert config.startswith("# my settings\n")
-    assert '# which GGUF\nmodel = "SmolLM2-135M-Instruct.Q4_1.gguf"\nn_ctx = 2048\nchat_format = "chatml"\n' in config
+    assert (
+        '# which GGUF\nmodel = "SmolLM2-135M-Instruct.Q4_1.gguf"\nn_ctx = 2048\nchat_format = "chatml"\n'
+        in config
+    )
     assert 'data_dir = "data"  # the index' in config
     effective = json.loads(run_cli("config", "--json").stdout)["settings"]
     assert effective["llm.model"]["value"] == FILE
@@ -337,6 +340,6 @@ def test_a_silent_server_times_out_instead_of_hanging(
     hub.stall = True
     monkeypatch.setattr(pull, "READ_TIMEOUT_S", 0.5)
     spec = PullSpec(repo=REPO, file=FILE)
-    with pytest.raises(NetworkError, match="accepted the connection but sent nothing for 0.5 s"):
+    with pytest.raises(NetworkError, match=r"accepted the connection but sent nothing for 0\.5 s"):
         pull.pull(spec, tmp_path / "models")
     assert sorted(os.listdir(tmp_path / "models")) == []

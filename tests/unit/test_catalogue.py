@@ -29,7 +29,7 @@ CHAT_FORMATS = set(typing.get_args(LLMSettings.model_fields["chat_format"].annot
 
 def test_catalogue_has_the_required_models() -> None:
     entries = load_catalogue()
-    assert REQUIRED <= {e.name for e in entries}
+    assert {e.name for e in entries} >= REQUIRED
     llama2 = find_entry("llama-2-7b-chat", entries)
     assert llama2 is not None
     assert (llama2.repo, llama2.file) == ("TheBloke/Llama-2-7B-Chat-GGUF", "llama-2-7b-chat.Q4_K_M.gguf")
@@ -107,8 +107,11 @@ def test_pull_generic_file_name_is_saved_under_a_telling_name() -> None:
 def test_pull_repo_and_file() -> None:
     sha = "ab" * 32
     spec = resolve_pull("someone/Some-GGUF/sub/dir/model.Q4_K_M.gguf", load_catalogue(), sha.upper())
-    assert (spec.repo, spec.file, spec.local_name) == ("someone/Some-GGUF", "sub/dir/model.Q4_K_M.gguf",
-                                                       "model.Q4_K_M.gguf")
+    assert (spec.repo, spec.file, spec.local_name) == (
+        "someone/Some-GGUF",
+        "sub/dir/model.Q4_K_M.gguf",
+        "model.Q4_K_M.gguf",
+    )
     assert spec.sha256 == sha
     assert spec.entry is None
 
@@ -139,7 +142,11 @@ def test_user_catalogue_adds_and_overrides(tmp_path: Path) -> None:
             {
                 "models": [
                     {"name": "mine", "repo": "me/My-GGUF", "file": "mine.gguf", "sha256": "cd" * 32},
-                    {"name": "llama-2-7b-chat", "repo": "mirror/Llama-2", "file": "llama-2-7b-chat.Q4_K_M.gguf"},
+                    {
+                        "name": "llama-2-7b-chat",
+                        "repo": "mirror/Llama-2",
+                        "file": "llama-2-7b-chat.Q4_K_M.gguf",
+                    },
                 ]
             }
         )
@@ -154,8 +161,13 @@ def test_user_catalogue_adds_and_overrides(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["{not json", '{"models": {}}', '{"models": [{"name": "x"}]}', '{"models": [{"name": "x", "file": "x.gguf", '
-     '"colour": 1}]}', '{"models": [{"name": "x", "file": "x.gguf", "sha256": "abc"}]}'],
+    [
+        "{not json",
+        '{"models": {}}',
+        '{"models": [{"name": "x"}]}',
+        '{"models": [{"name": "x", "file": "x.gguf", "colour": 1}]}',
+        '{"models": [{"name": "x", "file": "x.gguf", "sha256": "abc"}]}',
+    ],
     ids=["not-json", "not-a-list", "no-file", "unknown-field", "bad-sha"],
 )
 def test_broken_user_catalogue_is_a_config_error(tmp_path: Path, content: str) -> None:

@@ -29,18 +29,21 @@ def test_the_shipped_config_keeps_every_comment() -> None:
 def test_inline_comment_and_indentation_survive() -> None:
     text = "[llm]\n  model = 'old' # my # note\nn_ctx = 2048\n\n[store]\ncollection = \"docs\"\n"
     new = edit(text, "llm", {"model": "new.gguf"})
-    assert new == "[llm]\n  model = \"new.gguf\" # my # note\nn_ctx = 2048\n\n[store]\ncollection = \"docs\"\n"
+    assert new == '[llm]\n  model = "new.gguf" # my # note\nn_ctx = 2048\n\n[store]\ncollection = "docs"\n'
 
 
 def test_missing_key_goes_at_the_end_of_its_section() -> None:
-    text = "[llm]\nn_ctx = 2048\n\n\n[store]\ncollection = \"docs\"\n"
+    text = '[llm]\nn_ctx = 2048\n\n\n[store]\ncollection = "docs"\n'
     new = edit(text, "llm", {"model": "x.gguf"})
-    assert new == "[llm]\nn_ctx = 2048\nmodel = \"x.gguf\"\n\n\n[store]\ncollection = \"docs\"\n"
+    assert new == '[llm]\nn_ctx = 2048\nmodel = "x.gguf"\n\n\n[store]\ncollection = "docs"\n'
 
 
 def test_missing_section_is_appended() -> None:
     assert edit("", "llm", {"model": "a"}) == '[llm]\nmodel = "a"\n'
-    assert edit("[paths]\ndata_dir = 'd'", "llm", {"model": "a"}) == "[paths]\ndata_dir = 'd'\n\n[llm]\nmodel = \"a\"\n"
+    assert (
+        edit("[paths]\ndata_dir = 'd'", "llm", {"model": "a"})
+        == "[paths]\ndata_dir = 'd'\n\n[llm]\nmodel = \"a\"\n"
+    )
 
 
 def test_values_are_escaped() -> None:
@@ -52,10 +55,10 @@ def test_set_keys_writes_atomically_and_keeps_the_mode(tmp_path: Path) -> None:
     folder = tmp_path / "cfg"
     folder.mkdir()
     path = folder / "config.toml"
-    path.write_text("# mine\n[llm]\nmodel = \"auto\"\n")
+    path.write_text('# mine\n[llm]\nmodel = "auto"\n')
     path.chmod(0o600)
     set_keys(path, "llm", {"model": "b.gguf"})
-    assert path.read_text() == "# mine\n[llm]\nmodel = \"b.gguf\"\n"
+    assert path.read_text() == '# mine\n[llm]\nmodel = "b.gguf"\n'
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in folder.iterdir()] == ["config.toml"]  # no temp file left behind
 

@@ -242,7 +242,9 @@ def test_corrupt_counts_and_types(tmp_path: Path) -> None:
 
     # An array claiming more strings than the file has bytes.
     many = tmp_path / "many.gguf"
-    many.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("a", "<") + struct.pack("<IIQ", 9, 8, 10**12))
+    many.write_bytes(
+        b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("a", "<") + struct.pack("<IIQ", 9, 8, 10**12)
+    )
     with pytest.raises(GGUFError, match="truncated or corrupt"):
         read_gguf(many)
 
