@@ -17,7 +17,6 @@ from localgpt.errors import ModelError, NetworkError
 from localgpt.llm import Completion, LoadReport
 
 if TYPE_CHECKING:
-    import httpx
 
     from localgpt.config import Settings
 
@@ -54,7 +53,7 @@ class OpenAIServerLLM:
         self._http = httpx.Client(headers=headers, timeout=timeout)
         self.name = cfg.model if cfg.model != "auto" else self._server_model()
         self.path = None
-        self._tokenizer: tuple[str, str, str] | None | bool = None
+        self._tokenizer: tuple[str, str, str] | bool | None = None
 
     def _server_model(self) -> str:
         data = self._request("GET", f"{self.api}/models")

@@ -195,6 +195,7 @@ class LocalGPTApp(App[None]):
         view = self.main.conversation.find(message.turn_id)
         if view is not None:
             await view.write(message.piece)
+            self.main.conversation.follow()
 
     async def on_answer_done(self, message: AnswerDone) -> None:
         view = self.main.conversation.find(message.turn_id)
@@ -353,7 +354,6 @@ class LocalGPTApp(App[None]):
             await conversation.add(self._next_turn, record, done=True)
         if conversation.selected is not None:
             self._show_sources(conversation.selected)
-            conversation.scroll_end(animate=False)
         self.main.prompt.focus()
 
     async def _collection_chosen(self, name: str | None) -> None:

@@ -113,10 +113,20 @@ class Conversation(VerticalScroll):
         self.turns.append(view)
         await self.mount(view)
         self.select(view)
-        self.anchor()  # follow the stream until the user scrolls away
+        self.call_after_refresh(self.follow)
         return view
 
+    def follow(self) -> None:
+        """Keep the newest text in view, until the user scrolls up.
+
+        Anchoring waits until the turns overflow the pane: Textual 8 scrolls an anchored pane
+        that isn't full to a negative offset, which pushes short chats to the bottom.
+        """
+        if not self.is_anchored and self.max_scroll_y > 0:
+            self.anchor()
+
     async def clear(self) -> None:
+        self.anchor(False)
         self.turns.clear()
         self.selected = None
         await self.remove_children()

@@ -15,6 +15,8 @@ from localgpt.paths import shown
 from localgpt.rag import Source
 from tui.messages import OpenSource, PreviewSource
 
+SNIPPET_CHARS = 240
+
 
 def where(source: Source) -> str:
     if source.page:
@@ -24,14 +26,14 @@ def where(source: Source) -> str:
 
 def describe(source: Source) -> Text:
     """Line 1: number, file, page and score. Line 2: the start of the chunk."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()  # wrapping is the stylesheet's: one line per field when narrow, wrapped when wide
     text.append(f"[{source.n}] ", style="bold")
     text.append(shown(source.source))
     place = where(source)
     if place:
         text.append(f" {place}", style="italic")
     text.append(f"  {source.score:.2f}\n", style="dim")
-    text.append("    " + " ".join(source.text.split())[:300], style="dim")
+    text.append("    " + " ".join(source.text.split())[:SNIPPET_CHARS], style="dim")
     return text
 
 
