@@ -186,13 +186,18 @@ class _Bar:
             transient=False,
         )
         self._task = self._progress.add_task(label, total=None)
-        self._progress.start()
+        self._started = False
 
     def __call__(self, done: int, total: int | None) -> None:
+        if not self._started:  # drawn from the first byte, so a failed connect leaves no empty bar
+            self._progress.start()
+            self._started = True
         self._progress.update(self._task, completed=done, total=total)
 
     def close(self) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
+            self._started = False
 
 
 @models_group.command("pull")

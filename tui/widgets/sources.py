@@ -33,7 +33,7 @@ def describe(source: Source) -> Text:
     if place:
         text.append(f" {place}", style="italic")
     text.append(f"  {source.score:.2f}\n", style="dim")
-    text.append("    " + " ".join(source.text.split())[:SNIPPET_CHARS], style="dim")
+    text.append(" ".join(source.text.split())[:SNIPPET_CHARS], style="dim")
     return text
 
 

@@ -8,7 +8,7 @@ from textual.widget import Widget
 
 
 class StatusBar(Widget):
-    model: reactive[str] = reactive("loading model…")
+    model: reactive[str] = reactive("")  # empty until the model has loaded
     gpu_layers: reactive[int | None] = reactive(None)
     collection: reactive[str] = reactive("")
     files: reactive[int | None] = reactive(None)
@@ -17,10 +17,13 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {self.model.removesuffix('.gguf')}", style="bold")
-        if self.gpu_layers is not None:
-            text.append(f" · GPU {self.gpu_layers} layers" if self.gpu_layers else " · CPU")
-        text.append(f" · {self.collection}", style="bold")
+        if self.model:
+            text.append(f" {self.model.removesuffix('.gguf')}", style="bold")
+            if self.gpu_layers is not None:
+                n = self.gpu_layers
+                text.append(f" · {n} GPU layers" if n else " · CPU, 0 GPU layers")
+            text.append(" ·")
+        text.append(f" {self.collection}", style="bold")
         if self.files is not None and self.chunks is not None:
             text.append(f" · {self.files} files · {self.chunks} chunks")
         if self.state:

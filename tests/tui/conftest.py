@@ -1,0 +1,98 @@
+"""The TUI tests' index: examples/docs ingested once per session, copied into each test's tmp dir.
+
+The copy keeps tests apart (each saves its own chats, some ingest more) without paying for the
+ingest every time. The docs sit next to the data dir and tests run from their parent folder, so
+sources show as `docs/...` whatever the machine: snapshots depend on that.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localgpt.config import Settings, load_settings
+from tests.conftest import EXAMPLES
+
+# Short, repeatable answers: greedy decoding, a fixed seed and thread count, no GPU.
+FAST_LLM = {
+    "llm.max_tokens": 48,
+    "llm.temperature": 0.0,
+    "llm.seed": 42,
+    "llm.n_threads": 2,
+    "llm.n_gpu_layers": 0,
+    "retrieval.k": 2,
+}
+QUESTION = "How much water does the tank hold?"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """A folder holding docs/ (a copy of examples/docs) and data/ (its index), built once."""
+    root = tmp_path_factory.mktemp("tui-index")
+    shutil.copytree(EXAMPLES, root / "docs")
+    data = root / "data"
+    data.mkdir()
+    (data / "embedders").symlink_to(embedder_cache, target_is_directory=True)
+    home = root / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "localgpt", "--data-dir", "data", "ingest", "--quiet", "docs"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.fixture
+def tui_data(indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the index; the working directory is the docs' parent."""
+    data = tmp_path / "data"
+    shutil.copytree(indexed / "data", data, symlinks=True)
+    monkeypatch.chdir(indexed)
+    return data
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    flags = {"paths.data_dir": str(data_dir), **FAST_LLM}
+    flags.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return load_settings(None, flags).settings
+
+
+async def wait_until(pilot: Any, condition: Any, timeout: float = 240, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def wait_idle(pilot: Any, timeout: float = 240) -> None:
+    """Until the answer (if any) is finished and every worker has returned."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.busy_turn is None, timeout, "the answer")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def ask(pilot: Any, question: str) -> None:
+    """Type the question the way a person would, and send it."""
+    await pilot.click("#prompt")
+    await pilot.press(*question)
+    await pilot.press("enter")
