@@ -7,6 +7,7 @@ once, offline, from the local model files and cached under the data dir.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from localgpt.errors import ModelError
 from localgpt.model_files import resolve_embedder
+from localgpt.onnx_encoder import OnnxEncoder, UnsupportedExport
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -49,33 +51,56 @@ class Embedder(Embeddings):
         self.name, source = resolve_embedder(settings.model)
         self.backend = settings.backend
         self.batch_size = settings.batch_size
-        self._model = _load(source, self.name, settings, cache_dir)
-        self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length or 256)
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._model.tokenizer
+        self._encoder: OnnxEncoder | None = None
+        self._model: SentenceTransformer | None = None
+        if settings.backend != "torch":
+            self._encoder = _load_onnx_encoder(source, self.name, settings.backend, cache_dir)
+        if self._encoder is not None:
+            self.dimension = self._encoder.dimension
+            self.max_tokens = self._encoder.max_tokens
+        else:
+            self._model = _load(source, self.name, settings, cache_dir)
+            self.dimension = int(self._model.get_embedding_dimension() or 0)
+            self.max_tokens = int(self._model.max_seq_length or 256)
 
     def count_tokens(self, text: str) -> int:
+        if self._encoder is not None:
+            return self._encoder.count_tokens(text)
+        assert self._model is not None
         return len(self._model.tokenizer.encode(text, add_special_tokens=True, truncation=False))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        # encode() sorts by length internally, so one call over many texts pads little.
-        vectors = self._model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        if self._encoder is not None:
+            vectors = self._encoder.encode(texts, self.batch_size)
+        else:
+            assert self._model is not None
+            # encode() sorts by length internally, so one call over many texts pads little.
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         result: list[list[float]] = vectors.tolist()
         return result
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def _load_onnx_encoder(source: str, name: str, backend: str, cache_dir: Path) -> OnnxEncoder | None:
+    """The export run by onnxruntime directly, or None when only sentence-transformers can run it."""
+    try:
+        folder = _onnx_folder(source, name, backend, cache_dir)
+        config = json.loads((folder / "sentence_bert_config.json").read_text())
+        return OnnxEncoder(folder, _onnx_file(backend), int(config.get("max_seq_length") or 256))
+    except (UnsupportedExport, OSError, ValueError):
+        return None
+    except Exception as exc:
+        raise ModelError(f"cannot load embedder '{name}': {type(exc).__name__}: {exc}") from exc
 
 
 def _load(source: str, name: str, settings: EmbeddingsSettings, cache_dir: Path) -> SentenceTransformer:

@@ -17,7 +17,6 @@ from localgpt.errors import ModelError, NetworkError
 from localgpt.llm import Completion, LoadReport
 
 if TYPE_CHECKING:
-
     from localgpt.config import Settings
 
 TEMPLATE_MARGIN = 32

@@ -206,9 +206,11 @@ def kill_and_resume(corpus: Corpus, ready: Callable[[Path], bool]) -> tuple[Path
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
     committed_at_kill = manifest_count(data_dir, "files")
+    pending_at_kill = manifest_count(data_dir, "pending")
     total = len(corpus.reference().manifest)
     assert committed_at_kill < total, "the ingest finished before it was killed"
     summary = ingest_json(data_dir, corpus.path)
+    assert summary["recovered"] == pending_at_kill
     # What was committed before the kill is kept; the rest is added now.
     assert summary["unchanged"] == committed_at_kill
     assert len(summary["added"]) == total - committed_at_kill

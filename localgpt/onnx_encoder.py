@@ -1,0 +1,96 @@
+"""Run an exported sentence-transformers ONNX model with onnxruntime and tokenizers alone.
+
+Importing sentence-transformers pulls in torch (about 4.5 s); a question only needs one vector,
+so `localgpt ask` starts much faster without it. Only mean or CLS pooling followed by an
+optional Normalize module is supported: the shape of MiniLM, BGE, E5 and GTE exports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class UnsupportedExport(Exception):
+    """The folder's module stack is not one this encoder reproduces exactly."""
+
+
+class OnnxEncoder:
+    def __init__(self, folder: Path, onnx_file: str, max_tokens: int, threads: int = 0) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.pooling, self.normalize = _read_modules(folder)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(folder / onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.no_padding()
+        self.max_tokens = max_tokens
+        self.dimension = int(self._session.get_outputs()[0].shape[-1] or 0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        # Length-sorted batches: little padding, so little wasted compute.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            out[batch] = self._run([encodings[i] for i in batch])
+        return out
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+            types[row, :n] = enc.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        if self.normalize:
+            pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return np.asarray(pooled, dtype=np.float32)
+
+
+def _read_modules(folder: Path) -> tuple[str, bool]:
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UnsupportedExport(f"no modules.json: {exc}") from None
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        raise UnsupportedExport(f"module stack {kinds}")
+    pooling_dir = next(m["path"] for m in modules if m.get("type", "").endswith("Pooling"))
+    config = json.loads((folder / pooling_dir / "config.json").read_text())
+    mode = config.get("pooling_mode") or (
+        "cls"
+        if config.get("pooling_mode_cls_token")
+        else "mean"
+        if config.get("pooling_mode_mean_tokens")
+        else ""
+    )
+    if mode not in ("mean", "cls"):
+        raise UnsupportedExport(f"pooling mode {mode!r}")
+    return mode, kinds[-1] == "Normalize"
