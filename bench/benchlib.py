@@ -135,6 +135,7 @@ class Run:
     stderr: str
     peak_tree_rss_mb: float  # sampled sum over the process and its descendants
     max_rss_mb: float  # the largest single process (kernel's ru_maxrss via wait4)
+    cpu_s: float = 0.0  # user + system CPU time of the process and its reaped children
     first_byte_s: float | None = None  # first byte on stdout, from process start
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -242,6 +243,7 @@ def run_process(
         stderr=stderr,
         peak_tree_rss_mb=round(sampler.peak / 2**20, 1),
         max_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
         first_byte_s=first,
     )
 

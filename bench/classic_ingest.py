@@ -26,7 +26,7 @@ os.environ.update(
     }
 )
 
-import warnings  # noqa: E402
+import warnings
 
 warnings.simplefilter("ignore")
 

@@ -98,7 +98,7 @@ def classic_splitter() -> Any:
         out = []
         for n, piece in enumerate(splitter.split_documents(docs)):
             meta = {k: v for k, v in piece.metadata.items() if v is not None}
-            out.append((f"{sha[:16]}-{n}", piece.page_content, meta))
+            out.append((f"{sha[:16]}-{hash(meta.get('source'))}-{n}", piece.page_content, meta))
         return out
 
     return split

@@ -7,6 +7,7 @@ the next run's recovery step removes whatever a pending file left behind.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,8 @@ class Ingestor:
         for path, reason in refused:
             self._skip(summary, path, reason)
         summary.unchanged = len(plan.unchanged) + len(plan.touched)
+        if plan.writes:
+            self._check_collection()
         self.reporter.planned(plan, self.manifest.count()[1])
         if dry_run:
             summary.added = [w.info.path for w in plan.added]
@@ -150,6 +153,14 @@ class Ingestor:
         summary.files_total, summary.chunks_total = self.manifest.count()
         summary.elapsed_s = time.monotonic() - start
         return summary
+
+    def _check_collection(self) -> None:
+        """Fail on an embedder mismatch before any parsing or embedding is spent."""
+        from localgpt.errors import NoIndexError
+
+        # A new collection is created, with its embedder recorded, on the first write.
+        with contextlib.suppress(NoIndexError):
+            self.res.store()
 
     def _apply(self, plan: Plan, summary: Summary) -> None:
         for rec in plan.removed:

@@ -204,12 +204,30 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
 
 
+def _content(words: set[str]) -> set[str]:
+    """Words that carry the topic, plural 's' folded: 'pages' and 'page' are the same topic."""
+    from localgpt.keyword import STOPWORDS
+
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words - STOPWORDS}
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def _grounded(rewritten: str, question: str, history: Sequence[tuple[str, str]]) -> bool:
-    """A usable rewrite is a question that brings in some topic word from the conversation."""
+    """A usable rewrite is a question that brings in some topic word from the conversation,
+    keeps what the follow-up itself asks about, and is not a line copied from an earlier answer."""
     if not rewritten or len(rewritten) > 4 * len(question) + 200:
         return False
+    said = _words(rewritten)
+    own = _content(_words(question))
+    if own and not own & _content(said):
+        return False  # "and its weight?" -> a rewrite without "weight" asks something else
+    if any(_squash(rewritten) in _squash(answer) for _, answer in history[-3:]):
+        return False
     earlier = _words(" ".join(q for q, _ in history[-2:]))
-    return bool((_words(rewritten) - _words(question)) & earlier)
+    return bool((said - _words(question)) & earlier)
 
 
 def _fallback(question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -71,3 +71,37 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         input=input,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """A data dir holding a copy of examples/docs, ingested once per session through the real CLI.
+
+    Tests share it, so they must only read it (ask, retrieve); a test that changes the index makes
+    its own. It runs before the function-scoped `isolated`, so it isolates itself the same way.
+    """
+    base = tmp_path_factory.mktemp("indexed")
+    docs = base / "docs"
+    shutil.copytree(EXAMPLES, docs)
+    data = base / "data"
+    data.mkdir()
+    (data / "embedders").symlink_to(embedder_cache, target_is_directory=True)
+    home = base / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOCALGPT_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "localgpt", "--data-dir", str(data), "ingest", str(docs), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=base,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return data

@@ -10,7 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SuspendNotSupported, SystemCommand
@@ -429,7 +429,7 @@ class LocalGPTApp(App[None]):
             ("Help", bindings(HelpScreen.BINDINGS)),
         ]
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if screen is not self.main:
             return

@@ -80,6 +80,9 @@ def run(group: click.Group, argv: Sequence[str]) -> int:
         exc.show()
         return ExitCode.CONFIG
     except LocalGPTError as exc:
+        if _caused_by_interrupt(exc):
+            click.echo("localgpt: interrupted", err=True)
+            return ExitCode.INTERRUPTED
         if debug:
             raise
         click.echo(f"localgpt: error: {exc}", err=True)
@@ -92,8 +95,24 @@ def run(group: click.Group, argv: Sequence[str]) -> int:
         sys.stderr.close()
         return ExitCode.OK
     except Exception as exc:
+        if _caused_by_interrupt(exc):
+            click.echo("localgpt: interrupted", err=True)
+            return ExitCode.INTERRUPTED
         if debug:
             raise
         click.echo(f"localgpt: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
         return ExitCode.INTERNAL
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C while a C extension initialises surfaces as its ImportError ("initialization failed"),
+    which a loader may wrap in its own error: the KeyboardInterrupt is still in the chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -35,6 +36,23 @@ def ingest_folder(resources: Resources, folder: Path, reporter: Reporter) -> Sum
         if summary.added or summary.changed or summary.moved or summary.removed:
             resources.keyword_index()  # rebuilt now, so the next question doesn't wait for it
     return summary
+
+
+def start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with the real stderr, on the app's thread.
+
+    Ingest parses in a spawned child, and the first spawn starts the tracker, handing it
+    `sys.stderr.fileno()`. Inside the app that is Textual's print capture, whose fileno is -1,
+    and the spawn fails with "bad value(s) in fds_to_keep".
+    """
+    from multiprocessing import resource_tracker
+
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 class MessageReporter:
@@ -93,6 +111,7 @@ class IngestScreen(ModalScreen[None]):
         if not raw or not folder.exists():
             self.notify(f"no such file or folder: {raw or '(empty)'}", severity="error")
             return
+        start_resource_tracker()
         self.running = True
         event.input.disabled = True
         self.query_one("#ingest-plan", Label).update("scanning…")

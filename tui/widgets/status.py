@@ -20,8 +20,7 @@ class StatusBar(Widget):
         if self.model:
             text.append(f" {self.model.removesuffix('.gguf')}", style="bold")
             if self.gpu_layers is not None:
-                n = self.gpu_layers
-                text.append(f" · {n} GPU layers" if n else " · CPU, 0 GPU layers")
+                text.append(f" · {self.gpu_layers} GPU layers")
             text.append(" ·")
         text.append(f" {self.collection}", style="bold")
         if self.files is not None and self.chunks is not None:
