@@ -11,7 +11,7 @@ With the bundled SmolLM2-135M GGUF and an index of examples/docs (built first, n
       `localgpt ask --json` calls: questions per minute.
 
     .venv/bin/python bench/ask_bench.py            # 5 cold runs each, 5 generation runs, 10 questions
-    .venv/bin/python bench/ask_bench.py --quick    # 2 cold runs, 3 generation runs, 3 questions
+    .venv/bin/python bench/ask_bench.py --quick    # 1 cold run, 2 generation runs, 2 questions
 """
 
 from __future__ import annotations
@@ -232,14 +232,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and questions (smoke run)")
-    parser.add_argument("--reps", type=int, help="cold-start runs of each contender (default 5; quick 2)")
-    parser.add_argument("--gen-reps", type=int, help="generation runs of each (default 5; quick 3)")
-    parser.add_argument("--questions", type=int, help="questions for the batch test (default 10; quick 3)")
+    parser.add_argument("--reps", type=int, help="cold-start runs of each contender (default 5; quick 1)")
+    parser.add_argument("--gen-reps", type=int, help="generation runs of each (default 5; quick 2)")
+    parser.add_argument("--questions", type=int, help="questions for the batch test (default 10; quick 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
-    reps = args.reps or (2 if args.quick else 5)
-    gen_reps = args.gen_reps or (3 if args.quick else 5)
-    n_questions = args.questions or (3 if args.quick else 10)
+    reps = args.reps or (1 if args.quick else 5)
+    gen_reps = args.gen_reps or (2 if args.quick else 5)
+    n_questions = args.questions or (2 if args.quick else 10)
     started, load_before = time.perf_counter(), loadavg()
 
     from localgpt.config import load_settings

@@ -135,6 +135,9 @@ class Ingestor:
             dry_run=dry_run,
         )
         if not dry_run:
+            # Open the collection first: an unreadable index must fail the run, not report
+            # every file "unchanged".
+            self.res.store(create=True)
             summary.recovered = self.recover()
         plan, refused = self.plan(roots)
         for path, reason in refused:
@@ -274,7 +277,7 @@ class Ingestor:
 
     def _remove(self, rec: FileRecord, summary: Summary) -> None:
         self.store.delete(list(rec.chunk_ids))
-        self.store.collection.delete(where={"source": rec.path})
+        self.store.delete_source(rec.path)
         self.manifest.remove([rec.path])
         summary.removed.append(rec.path)
         summary.chunks_removed += len(rec.chunk_ids)

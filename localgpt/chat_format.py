@@ -57,14 +57,15 @@ def render_alpaca(messages: Sequence[Message]) -> Rendered:
 
 
 def render_vicuna(messages: Sequence[Message]) -> Rendered:
+    """FastChat's vicuna v1.1 layout: `SYSTEM USER: q ASSISTANT: a</s>USER: q2 ASSISTANT:`."""
     system, turns = _split(messages)
-    out = [f"{system}\n\n" if system else ""]
+    out = [system] if system else []
     for message in turns:
         if message["role"] == "user":
-            out.append(f"USER: {message['content']}\nASSISTANT:")
+            out.append(f"USER: {message['content']} ASSISTANT:")
         else:
-            out.append(f" {message['content']}</s>")
-    return Rendered("".join(out), ("</s>", "USER:"))
+            out.append(f"{message['content']}</s>")
+    return Rendered(" ".join(out).replace("</s> USER:", "</s>USER:"), ("</s>", "USER:"))
 
 
 NAMED: dict[str, Callable[[Sequence[Message]], Rendered]] = {

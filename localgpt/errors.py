@@ -58,6 +58,14 @@ class StorageError(LocalGPTError):
     exit_code = ExitCode.STORAGE
 
 
+class CorruptIndexError(StorageError):
+    """The index or the manifest is there but cannot be read: `ingest --rebuild` sets it aside.
+
+    Kept apart from other storage errors so that a read-only or full disk is never "repaired" by
+    moving a healthy index out of the way.
+    """
+
+
 class NetworkError(LocalGPTError):
     exit_code = ExitCode.NETWORK
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,7 @@ STOPWORDS = frozenset(
     ]
 )
 META_FILE = "localgpt.json"
+CURRENT = "CURRENT"  # names the version folder in use
 
 
 def tokenize(text: str) -> list[str]:
@@ -147,27 +150,48 @@ class KeywordIndex:
         return cls(bm25, ids, generation)
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        """Write a new version inside `folder`, then point CURRENT at it.
+
+        `ask`, the TUI and an ingest may all save at once, and read while another saves. Versions
+        are never changed once written and CURRENT is replaced atomically, so a reader gets one
+        whole version or none: never one version's BM25 matrix with another's ids.
+        """
+        unique = uuid.uuid4().hex[:12]
+        version = f"v-{self.generation}-{unique}"
+        tmp = folder / f".tmp-{unique}"
         tmp.mkdir(parents=True)
-        self._bm25.save(str(tmp), show_progress=False)
-        (tmp / META_FILE).write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            self._bm25.save(str(tmp), show_progress=False)
+            (tmp / META_FILE).write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
+            tmp.rename(folder / version)
+            pointer = folder / f".{CURRENT}-{version}"
+            pointer.write_text(version)
+            os.replace(pointer, folder / CURRENT)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        # Older versions go; one that another process is reading just makes its load give None.
+        for entry in folder.iterdir():
+            if entry.name in (CURRENT, version) or entry.name.startswith("."):
+                continue  # the dot names are other processes' saves in progress
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex | None:
+        """The saved index, or None if it is missing, damaged or removed while being read."""
         import bm25s
 
         try:
-            meta = json.loads((folder / META_FILE).read_text())
-            bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-            return cls(bm25, list(meta["ids"]), int(meta["generation"]))
-        except (OSError, ValueError, KeyError):
+            version = folder / (folder / CURRENT).read_text().strip()
+            meta = json.loads((version / META_FILE).read_text())
+            bm25 = bm25s.BM25.load(str(version), show_progress=False, verbosity=0)
+            ids = list(meta["ids"])
+            if int(bm25.scores["num_docs"]) != max(1, len(ids)):
+                return None
+            return cls(bm25, ids, int(meta["generation"]))
+        except Exception:  # a cache: anything wrong with it means "rebuild"
             return None
 
     def idf(self, token: str) -> float:

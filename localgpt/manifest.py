@@ -7,14 +7,20 @@ after a crash between the two.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-from localgpt.errors import StorageError
+from localgpt.disk import write_problem
+from localgpt.errors import CorruptIndexError, StorageError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -51,6 +57,30 @@ class FileRecord:
     pages: int | None = None
 
 
+def _guarded(method: _F) -> _F:
+    """SQLite errors past opening (a page gone bad, a full or read-only disk) as one-line errors."""
+
+    @functools.wraps(method)
+    def wrapper(self: Manifest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def set_aside(db_path: Path) -> Path:
+    """Move an unreadable manifest (and its WAL files) out of the way; kept for a post-mortem."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = db_path.with_name(f"{db_path.name}.broken-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = db_path.with_name(db_path.name + suffix)
+        if part.exists():
+            part.rename(target.with_name(target.name + suffix))
+    return target
+
+
 class Manifest:
     def __init__(self, db_path: Path, collection: str) -> None:
         self.collection = collection
@@ -66,11 +96,22 @@ class Manifest:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(
-                f"manifest {db_path} is unreadable ({exc}); run `localgpt ingest --rebuild PATH`"
-            ) from None
+            raise self._error(exc) from None
         except OSError as exc:
-            raise StorageError(f"cannot open manifest {db_path}: {exc.strerror}") from None
+            problem = write_problem(db_path.parent, exc, low_space=False)
+            raise StorageError(f"cannot open manifest {db_path}: {problem or exc.strerror}") from None
+
+    def _error(self, exc: sqlite3.DatabaseError) -> StorageError:
+        # OperationalError is the disk's or the environment's fault (read-only, full, locked);
+        # any other DatabaseError ("file is not a database", "malformed") means the file is damaged.
+        if isinstance(exc, sqlite3.OperationalError):
+            problem = write_problem(self.db_path.parent, exc, low_space=False)
+            if problem:
+                return StorageError(f"cannot write to manifest {self.db_path} ({exc}): {problem}")
+            return StorageError(f"manifest {self.db_path} failed ({exc}); run `localgpt doctor`")
+        return CorruptIndexError(
+            f"manifest {self.db_path} is unreadable ({exc}); run `localgpt ingest --rebuild PATH`"
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -81,6 +122,7 @@ class Manifest:
 
     _COLUMNS = "path, size, mtime_ns, sha256, chunk_ids, pages"
 
+    @_guarded
     def all(self) -> dict[str, FileRecord]:
         sql = f"SELECT {self._COLUMNS} FROM files WHERE collection = ? ORDER BY path"
         return {rec.path: rec for rec in self._rows(sql)}
@@ -90,10 +132,12 @@ class Manifest:
         prefix = folder.rstrip("/") + "/"
         return {path: rec for path, rec in self.all().items() if path == folder or path.startswith(prefix)}
 
+    @_guarded
     def get(self, path: str) -> FileRecord | None:
         sql = f"SELECT {self._COLUMNS} FROM files WHERE collection = ? AND path = ?"
         return next(self._rows(sql, path), None)
 
+    @_guarded
     def count(self) -> tuple[int, int]:
         files = chunks = 0
         for (ids,) in self._db.execute(
@@ -103,18 +147,22 @@ class Manifest:
             chunks += len(json.loads(ids))
         return files, chunks
 
+    @_guarded
     def mark_pending(self, path: str) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO pending (collection, path) VALUES (?, ?)", (self.collection, path)
         )
 
+    @_guarded
     def pending(self) -> list[str]:
         rows = self._db.execute("SELECT path FROM pending WHERE collection = ?", (self.collection,))
         return [row[0] for row in rows]
 
+    @_guarded
     def clear_pending(self, path: str) -> None:
         self._db.execute("DELETE FROM pending WHERE collection = ? AND path = ?", (self.collection, path))
 
+    @_guarded
     def commit_file(self, record: FileRecord) -> None:
         with self._transaction():
             self._db.execute(
@@ -136,6 +184,7 @@ class Manifest:
             )
             self._bump()
 
+    @_guarded
     def remove(self, paths: Iterable[str]) -> None:
         with self._transaction():
             for path in paths:
@@ -144,11 +193,20 @@ class Manifest:
                 )
             self._bump()
 
+    @_guarded
     def drop_collection(self) -> None:
         with self._transaction():
             for table in ("files", "pending", "generations"):
                 self._db.execute(f"DELETE FROM {table} WHERE collection = ?", (self.collection,))
 
+    @_guarded
+    def drop_all(self) -> None:
+        """Forget every collection: for when the Chroma folder that held them is gone."""
+        with self._transaction():
+            for table in ("files", "pending", "generations"):
+                self._db.execute(f"DELETE FROM {table}")
+
+    @_guarded
     def generation(self) -> int:
         """Bumped on every change; the keyword index is rebuilt when it lags behind."""
         row = self._db.execute(
@@ -156,6 +214,7 @@ class Manifest:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    @_guarded
     def collections(self) -> list[str]:
         rows = self._db.execute("SELECT DISTINCT collection FROM files ORDER BY collection")
         return [row[0] for row in rows]
@@ -179,4 +238,9 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+            return
+        # SQLite may have rolled back already (a full disk does that): keep the original error.
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")

@@ -6,12 +6,22 @@ different model than the chunks it is compared with.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from localgpt.errors import IndexMismatchError, NetworkError, NoIndexError, StorageError
+from localgpt.disk import write_problem
+from localgpt.errors import (
+    CorruptIndexError,
+    IndexMismatchError,
+    LocalGPTError,
+    NetworkError,
+    NoIndexError,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -53,22 +63,53 @@ def open_client(settings: Settings) -> ClientAPI:
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except OSError as exc:
-        raise StorageError(f"cannot open the index in {path}: {exc.strerror}") from None
     except Exception as exc:
-        raise StorageError(
+        # Chroma writes as it opens, so a read-only data dir fails here too: that is no corruption.
+        problem = write_problem(path, exc, low_space=False)
+        if problem or isinstance(exc, OSError):
+            reason = problem or getattr(exc, "strerror", None) or str(exc)
+            raise StorageError(f"cannot open the index in {path}: {reason}") from None
+        raise CorruptIndexError(
             f"cannot open the index in {path} ({type(exc).__name__}: {exc}); "
             "run `localgpt doctor`, or `localgpt ingest --rebuild PATH` to rebuild it"
         ) from None
 
 
+def set_aside(path: Path) -> Path:
+    """Move an unreadable Chroma folder out of the way (kept, not deleted: it may be salvageable)."""
+    target = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.rename(target)
+    from chromadb.api.client import SharedSystemClient
+
+    # A client that failed to open the old folder must not be reused for the new one.
+    SharedSystemClient.clear_system_cache()
+    return target
+
+
 class Store:
     """One collection, and the few operations ingest and retrieval need."""
 
-    def __init__(self, client: ClientAPI, collection: Collection, name: str) -> None:
+    def __init__(
+        self, client: ClientAPI, collection: Collection, name: str, settings: Settings | None = None
+    ) -> None:
         self.client = client
         self.collection = collection
         self.name = name
+        self.settings = settings  # only for error messages: where the index lives
+
+    @contextmanager
+    def _io(self, writing: bool) -> Iterator[None]:
+        """Chroma's exceptions (and OSError from a full or read-only disk) as one-line errors."""
+        try:
+            yield
+        except LocalGPTError:
+            raise
+        except Exception as exc:
+            if self.settings is None:
+                raise StorageError(f"the index failed ({type(exc).__name__}: {exc})") from None
+            if writing:
+                raise _write_error(self.settings, exc) from None
+            raise _storage_error(self.settings, exc) from None
 
     @classmethod
     def open(
@@ -94,15 +135,21 @@ class Store:
                     "run `localgpt ingest PATH` first"
                 )
             meta = {"embedder": embedder_name or "", "dimension": dimension or 0, "schema": SCHEMA_VERSION}
-            collection = client.create_collection(
-                name,
-                metadata=meta,
-                configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
-            )
-            return cls(client, collection, name)
-        collection = client.get_collection(name, embedding_function=None)
-        store = cls(client, collection, name)
+            try:
+                collection = client.create_collection(
+                    name,
+                    metadata=meta,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            except Exception as exc:
+                raise _write_error(settings, exc) from None
+            return cls(client, collection, name, settings)
+        try:
+            collection = client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            raise _storage_error(settings, exc) from None
+        store = cls(client, collection, name, settings)
         if embedder_name is not None:
             store.check_embedder(embedder_name, dimension)
         return store
@@ -122,7 +169,8 @@ class Store:
             )
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self._io(writing=False):
+            return int(self.collection.count())
 
     def upsert(
         self,
@@ -131,31 +179,41 @@ class Store:
         documents: Sequence[str],
         metadatas: Sequence[dict[str, Any]],
     ) -> None:
-        step = max(1, min(self.client.get_max_batch_size(), 5000))
-        for i in range(0, len(ids), step):
-            self.collection.upsert(
-                ids=list(ids[i : i + step]),
-                embeddings=[list(e) for e in embeddings[i : i + step]],  # type: ignore[arg-type]
-                documents=list(documents[i : i + step]),
-                metadatas=list(metadatas[i : i + step]),
-            )
+        with self._io(writing=True):
+            step = max(1, min(self.client.get_max_batch_size(), 5000))
+            for i in range(0, len(ids), step):
+                self.collection.upsert(
+                    ids=list(ids[i : i + step]),
+                    embeddings=[list(e) for e in embeddings[i : i + step]],  # type: ignore[arg-type]
+                    documents=list(documents[i : i + step]),
+                    metadatas=list(metadatas[i : i + step]),
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), PAGE):
-            self.collection.delete(ids=list(ids[i : i + PAGE]))
+        with self._io(writing=True):
+            for i in range(0, len(ids), PAGE):
+                self.collection.delete(ids=list(ids[i : i + PAGE]))
+
+    def delete_source(self, source: str) -> None:
+        """Every chunk of one file, including any that no manifest row lists."""
+        with self._io(writing=True):
+            self.collection.delete(where={"source": source})
 
     def ids_for_source(self, source: str) -> list[str]:
-        return list(self.collection.get(where={"source": source}, include=[])["ids"])
+        with self._io(writing=False):
+            return list(self.collection.get(where={"source": source}, include=[])["ids"])
 
     def fetch(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, Any]:
         include: list[Any] = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        return dict(self.collection.get(ids=list(ids), include=include))
+        with self._io(writing=False):
+            return dict(self.collection.get(ids=list(ids), include=include))
 
     def iter_all(self, include_embeddings: bool = False) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(id, text, metadata) for every chunk, paged so memory stays flat."""
         offset = 0
         while True:
-            page = self.collection.get(limit=PAGE, offset=offset, include=["documents", "metadatas"])
+            with self._io(writing=False):
+                page = self.collection.get(limit=PAGE, offset=offset, include=["documents", "metadatas"])
             ids = page["ids"]
             if not ids:
                 return
@@ -171,12 +229,13 @@ class Store:
         """(id, cosine similarity) of the n nearest chunks."""
         if n <= 0:
             return []
-        result = self.collection.query(
-            query_embeddings=[list(embedding)],  # type: ignore[arg-type]
-            n_results=n,
-            where=where,
-            include=["distances"],
-        )
+        with self._io(writing=False):
+            result = self.collection.query(
+                query_embeddings=[list(embedding)],  # type: ignore[arg-type]
+                n_results=n,
+                where=where,
+                include=["distances"],
+            )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
@@ -185,14 +244,33 @@ class Store:
 def drop_collection(settings: Settings, client: ClientAPI | None = None) -> None:
     client = client or open_client(settings)
     name = settings.store.collection
-    if name in {c.name for c in client.list_collections()}:
-        client.delete_collection(name)
+    try:
+        existing = {c.name for c in client.list_collections()}
+    except Exception as exc:
+        raise _storage_error(settings, exc) from None
+    if name in existing:
+        try:
+            client.delete_collection(name)
+        except Exception as exc:
+            raise _write_error(settings, exc) from None
 
 
 def _storage_error(settings: Settings, exc: Exception) -> Exception:
     if settings.store.url:
         return NetworkError(f"the Chroma server at {settings.store.url} failed: {exc}")
-    return StorageError(
+    return CorruptIndexError(
         f"the index in {chroma_dir(settings)} is unreadable ({type(exc).__name__}: {exc}); "
         "run `localgpt ingest --rebuild PATH`"
     )
+
+
+def _write_error(settings: Settings, exc: Exception) -> Exception:
+    """A failed write: the disk's fault when it is full or read-only, else Chroma's own words."""
+    if settings.store.url:
+        return NetworkError(f"the Chroma server at {settings.store.url} failed: {exc}")
+    path = chroma_dir(settings)
+    problem = write_problem(path, exc)
+    detail = f"{type(exc).__name__}: {exc}"
+    if problem:
+        return StorageError(f"cannot write to the index in {path} ({detail}): {problem}")
+    return StorageError(f"cannot write to the index in {path} ({detail}); run `localgpt doctor`")

@@ -60,8 +60,9 @@ def docs(tmp_path: Path) -> Path:
     return target
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real `localgpt` in a subprocess; stdout, stderr and the exit code stay separate."""
     return subprocess.run(
         [sys.executable, "-m", "localgpt", *args],

@@ -112,10 +112,10 @@ class LocalGPTApp(App[None]):
             resources.store()
             files, chunks = resources.manifest.count()
         except NoIndexError:
-            return IndexCounted(name, 0, 0, "empty: F5 adds a folder")
+            return IndexCounted(name, 0, 0)  # not an error: nothing ingested yet
         except LocalGPTError as exc:
             return IndexCounted(name, 0, 0, str(exc))
-        return IndexCounted(name, files, chunks, None if chunks else "empty: F5 adds a folder")
+        return IndexCounted(name, files, chunks)
 
     @work(thread=True, exit_on_error=False, group="count")
     def _refresh_index(self, resources: Resources) -> None:
@@ -144,8 +144,11 @@ class LocalGPTApp(App[None]):
         status.collection = message.collection
         status.files = message.files
         status.chunks = message.chunks
-        if message.error and not message.chunks:
-            status.state = message.error if self.model_ready else status.state
+        if message.error:
+            status.note = "index unusable"
+            self.notify(message.error, title="Index", severity="error", timeout=20)
+        else:
+            status.note = "" if message.chunks else "empty: F5 adds a folder"
 
     # ---- asking ----------------------------------------------------------------------------------
 

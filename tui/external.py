@@ -83,20 +83,25 @@ def prepare(source: str, passage: str, page: int | None) -> ViewTarget:
     return ViewTarget(path, find_line(text, passage))
 
 
-def find_line(text: str, passage: str) -> int | None:
-    """1-based line where the passage starts: its first distinctive line, looked up in the text.
+def find_line(text: str, passage: str, start: int = 1) -> int | None:
+    """1-based line where the passage starts, looked up from line `start` on.
 
-    Whitespace is collapsed on both sides, since loaders normalise runs of spaces.
+    Running heads ("Manual - Page 2 of 4") repeat on every page, so a passage line found once is
+    trusted over one found several times; the start is then counted back from it. Whitespace is
+    collapsed on both sides, since loaders normalise runs of spaces.
     """
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    for candidate in passage.splitlines()[:5]:
+    fallback = None
+    for offset, candidate in enumerate(passage.splitlines()[:8]):
         probe = " ".join(candidate.split())[:40]
         if len(probe) < 8:
             continue
-        for number, line in enumerate(lines, 1):
-            if probe in line:
-                return number
-    return None
+        hits = [n for n, line in enumerate(lines, 1) if n >= start and probe in line]
+        if len(hits) == 1:
+            return max(start, hits[0] - offset)
+        if hits and fallback is None:
+            fallback = max(start, hits[0] - offset)
+    return fallback
 
 
 def _extracted(path: Path, passage: str, page: int | None) -> ViewTarget:
@@ -116,7 +121,8 @@ def _extracted(path: Path, passage: str, page: int | None) -> ViewTarget:
         lines.extend(doc.page_content.splitlines())
         lines.append("")
     text = "\n".join(lines)
-    line = find_line(text, passage) or (page_line.get(page) if page else None)
+    page_start = page_line.get(page) if page else None
+    line = find_line(text, passage, page_start or 1) or page_start
     folder = Path(tempfile.mkdtemp(prefix="localgpt-view-"))
     target = folder / f"{path.name}.txt"
     target.write_text(f"{path}\n\n{text}", encoding="utf-8")

@@ -32,7 +32,7 @@ class ModelFailed(Message):
 
 
 class IndexCounted(Message):
-    """How much the current collection holds; `error` says why it can't be used, if so."""
+    """How much a collection holds; `error` says why it can't be used (an empty one can)."""
 
     def __init__(self, collection: str, files: int, chunks: int, error: str | None = None) -> None:
         super().__init__()

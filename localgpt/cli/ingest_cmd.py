@@ -70,16 +70,49 @@ def ingest_command(
 
 
 def _drop(res: object) -> None:
+    """Empty the collection, its manifest rows and its keyword index.
+
+    What is too damaged to open is what --rebuild is for: it is moved aside (kept, not deleted)
+    and started afresh. A read-only or full disk is not damage: that error goes to the user.
+    """
     import shutil
 
+    from localgpt.errors import CorruptIndexError
     from localgpt.keyword import keyword_dir
+    from localgpt.manifest import set_aside as set_manifest_aside
     from localgpt.resources import Resources
-    from localgpt.store import drop_collection
+    from localgpt.store import chroma_dir, drop_collection
+    from localgpt.store import set_aside as set_store_aside
 
     assert isinstance(res, Resources)
-    drop_collection(res.settings)
-    res.manifest.drop_collection()
-    shutil.rmtree(keyword_dir(res.data_dir, res.settings.store.collection), ignore_errors=True)
+    settings = res.settings
+    whole_store = False
+    try:
+        drop_collection(settings)
+    except CorruptIndexError:
+        moved = set_store_aside(chroma_dir(settings))
+        whole_store = True
+        click.echo(
+            f"localgpt: the index was unreadable; moved it to {moved}. Every collection it held "
+            "must be ingested again.",
+            err=True,
+        )
+    try:
+        rows = res.manifest
+    except CorruptIndexError:
+        moved = set_manifest_aside(res.data_dir / "manifest.sqlite")
+        click.echo(
+            f"localgpt: the manifest was unreadable; moved it to {moved}. Other collections "
+            "need `localgpt ingest --rebuild` too.",
+            err=True,
+        )
+        rows = res.manifest
+    if whole_store:
+        rows.drop_all()  # their chunks went with the old folder
+        shutil.rmtree(res.data_dir / "keyword", ignore_errors=True)
+    else:
+        rows.drop_collection()
+        shutil.rmtree(keyword_dir(res.data_dir, settings.store.collection), ignore_errors=True)
 
 
 @cli.command("sources")
@@ -139,7 +172,7 @@ def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | N
         store = res.store()
         for rec in targets.values():
             store.delete(list(rec.chunk_ids))
-            store.collection.delete(where={"source": rec.path})
+            store.delete_source(rec.path)
             res.manifest.remove([rec.path])
             click.echo(f"forgot {shown(rec.path)} ({len(rec.chunk_ids)} chunks)", err=True)
         res.keyword_index()

@@ -106,13 +106,13 @@ def test_off_topic_abstains_without_loading_the_llm(settings: Settings) -> None:
 
 def test_follow_up_is_condensed_into_a_standalone_question(rag: RAG) -> None:
     chat = ChatSession(rag)
-    first = chat.ask(MANUAL_Q, k=2)
+    first = chat.ask(MANUAL_Q, k=1)
     assert first.standalone_question is None  # nothing to condense on the first turn
     assert first.sources and not first.cancelled
     assert chat.history == [(MANUAL_Q, first.answer)]
 
     follow_up = "and what about its weight?"
-    second = chat.ask(follow_up, k=2)
+    second = chat.ask(follow_up, k=1)
     standalone = second.standalone_question
     assert standalone is not None
     assert standalone.strip().lower() != follow_up

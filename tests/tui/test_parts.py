@@ -105,6 +105,13 @@ def test_text_files_open_at_the_passage_line(tmp_path: Path) -> None:
         prepare(str(tmp_path / "gone.md"), "x", None)
 
 
+def test_a_repeated_line_is_not_trusted_over_a_unique_one() -> None:
+    text = "Manual - Lumen\nintro\nManual - Lumen\nThe tank holds 1.8 litres.\n"
+    assert find_line(text, "Manual - Lumen\nThe tank holds 1.8 litres.") == 3
+    assert find_line(text, "Manual - Lumen\nnot in the text at all") == 1
+    assert find_line(text, "Manual - Lumen\nnot in the text at all", start=2) == 3
+
+
 def test_pdfs_open_as_text_at_their_page() -> None:
     pdf = EXAMPLES / "aurora-k7-manual.pdf"
     target = prepare(str(pdf), "text that is not in the manual", 3)
@@ -115,3 +122,11 @@ def test_pdfs_open_as_text_at_their_page() -> None:
     finally:
         target.cleanup()
     assert not target.path.exists()
+    # A passage whose first line is the running head on every page still lands on its page.
+    target = prepare(str(pdf), "Aurora K7 User Manual - Lumen Appliances\nPage 2 of 4", 2)
+    try:
+        lines = target.path.read_text().splitlines()
+        assert target.line is not None and lines[target.line - 1] == "Aurora K7 User Manual - Lumen Appliances"
+        assert lines[target.line] == "Page 2 of 4"
+    finally:
+        target.cleanup()

@@ -70,7 +70,7 @@ def test_alpaca_layout() -> None:
 
 
 def test_vicuna_layout() -> None:
-    assert render_vicuna(MULTI_TURN).prompt == "S\n\nUSER: U1\nASSISTANT: A1</s>USER: U2\nASSISTANT:"
+    assert render_vicuna(MULTI_TURN).prompt == "S USER: U1 ASSISTANT: A1</s>USER: U2 ASSISTANT:"
     assert {"</s>", "USER:"} <= set(render_vicuna(ONE_TURN).stop)
 
 

@@ -38,7 +38,8 @@ class HelpScreen(ModalScreen[None]):
                 keys = ", ".join(
                     self.app.get_key_display(Binding(key.strip(), "")) for key in binding.key.split(",")
                 )
-                table.add_row(keys, binding.description or binding.action, where)
+                # Textual's own ctrl+c binding has no description: name its action instead.
+                table.add_row(keys, binding.description or binding.action.replace("_", " "), where)
         table.focus()
 
     @property

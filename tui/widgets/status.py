@@ -13,7 +13,8 @@ class StatusBar(Widget):
     collection: reactive[str] = reactive("")
     files: reactive[int | None] = reactive(None)
     chunks: reactive[int | None] = reactive(None)
-    state: reactive[str] = reactive("")
+    state: reactive[str] = reactive("")  # what the app is doing: loading, answering…
+    note: reactive[str] = reactive("")  # what to know about the index, shown when idle
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -25,6 +26,6 @@ class StatusBar(Widget):
         text.append(f" {self.collection}", style="bold")
         if self.files is not None and self.chunks is not None:
             text.append(f" · {self.files} files · {self.chunks} chunks")
-        if self.state:
-            text.append(f"  {self.state}", style="italic")
+        if self.state or self.note:
+            text.append(f"  {self.state or self.note}", style="italic")
         return text
