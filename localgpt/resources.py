@@ -65,14 +65,18 @@ class Resources:
         """The collection; with `create`, made (recording the embedder) when missing."""
         with self._lock:
             if self._store is None:
-                from localgpt.store import Store
+                from localgpt.errors import NoIndexError
+                from localgpt.store import Store, chroma_dir
+
+                folder = chroma_dir(self.settings)
+                if not create and not self.settings.store.url and not folder.is_dir():
+                    # Don't leave an empty index folder behind a failed question.
+                    raise NoIndexError(f"no index in {folder}; run `localgpt ingest PATH` first")
 
                 name = self.embedder_source[0]
                 try:
                     self._store = Store.open(self.settings, embedder_name=name)
                 except Exception as exc:
-                    from localgpt.errors import NoIndexError
-
                     if not (create and isinstance(exc, NoIndexError)):
                         raise
                     emb = self.embedder
