@@ -235,8 +235,14 @@ def main() -> int:
     parser.add_argument("--reps", type=int, help="cold-start runs of each contender (default 5; quick 1)")
     parser.add_argument("--gen-reps", type=int, help="generation runs of each (default 5; quick 2)")
     parser.add_argument("--questions", type=int, help="questions for the batch test (default 10; quick 2)")
+    parser.add_argument(
+        "--parts", default="cold,batch,gen", help="run only some of cold,batch,gen (writes ask.partial.json)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if parts - {"cold", "batch", "gen"}:
+        parser.error("--parts takes cold, batch and gen")
     reps = args.reps or (1 if args.quick else 5)
     gen_reps = args.gen_reps or (2 if args.quick else 5)
     n_questions = args.questions or (2 if args.quick else 10)
@@ -256,39 +262,46 @@ def main() -> int:
         log("indexing examples/docs (not timed)")
         run_process([*base_args(data), "ingest", str(docs), "--quiet", "--json"], env=env).check((0, 6))
 
-        log(f"(a) cold start, {reps} runs each, alternating")
-        cold = cold_start(data, model, reps, env)
-        log(f"(c) --batch with {n_questions} questions, then as many cold asks")
-        batched = batch(data, model, BATCH_QUESTIONS[:n_questions], env)
-        log(f"(b) generation, {gen_reps} runs each, alternating, in this process")
-        settings = load_settings(str(CONFIG), {"paths.data_dir": str(data), "llm.model": str(model)}).settings
-        gen = generation(settings, gen_reps)
+        cold = batched = gen = None
+        if "cold" in parts:
+            log(f"(a) cold start, {reps} runs each, alternating")
+            cold = cold_start(data, model, reps, env)
+        if "batch" in parts:
+            log(f"(c) --batch with {n_questions} questions, then as many cold asks")
+            batched = batch(data, model, BATCH_QUESTIONS[:n_questions], env)
+        if "gen" in parts:
+            log(f"(b) generation, {gen_reps} runs each, alternating, in this process")
+            overrides = {"paths.data_dir": str(data), "llm.model": str(model)}
+            gen = generation(load_settings(str(CONFIG), overrides).settings, gen_reps)
 
-    lg, nv = cold["localgpt"], cold["naive"]
-    results = {
-        "model": model.name,
-        "threads": os.cpu_count(),
-        "cold_start": cold,
-        "generation": gen,
-        "batch": batched,
-    }
-    gen_ratio = gen["decode_ratio_median_of_pairs"]
-    summary = [
-        row("cold ask: time to first token (s)", lg["first_byte_s"], nv["first_byte_s"],
-            ratio(nv["first_byte_s"], lg["first_byte_s"]), "", "s", "naive eager-import script"),
-        row("cold ask: total (s)", lg["total_s"], nv["total_s"], ratio(nv["total_s"], lg["total_s"]), "", "s",
-            "naive eager-import script"),
-        row("cold ask: peak RSS (MB)", lg["peak_tree_rss_mb"], nv["peak_tree_rss_mb"],
-            ratio(lg["peak_tree_rss_mb"], nv["peak_tree_rss_mb"]), "", "MB", "naive eager-import script"),
-        row("generation decode (tokens/s)", gen["median"]["localgpt"]["decode_tok_s"],
-            gen["median"]["raw"]["decode_tok_s"], gen_ratio, ">= 0.95", "tok/s", "raw llama-cpp-python"),
-        row("generation end to end (tokens/s)", gen["median"]["localgpt"]["e2e_tok_s"],
-            gen["median"]["raw"]["e2e_tok_s"], gen["e2e_ratio"], "", "tok/s", "raw llama-cpp-python"),
-        row(f"--batch throughput, {n_questions} questions (q/min)", batched["batch_q_per_min"],
-            batched["separate_q_per_min"],
-            ratio(batched["batch_q_per_min"], batched["separate_q_per_min"]), "",
-            "q/min", f"{n_questions} separate cold asks"),
-    ]  # fmt: skip
+    results = {"model": model.name, "threads": os.cpu_count(), "cold_start": cold, "generation": gen,
+               "batch": batched}  # fmt: skip
+    summary = []
+    if cold:
+        lg, nv = cold["localgpt"], cold["naive"]
+        summary += [
+            row("cold ask: time to first token (s)", lg["first_byte_s"], nv["first_byte_s"],
+                ratio(nv["first_byte_s"], lg["first_byte_s"]), "", "s", "naive eager-import script"),
+            row("cold ask: total (s)", lg["total_s"], nv["total_s"], ratio(nv["total_s"], lg["total_s"]), "",
+                "s", "naive eager-import script"),
+            row("cold ask: peak RSS (MB)", lg["peak_tree_rss_mb"], nv["peak_tree_rss_mb"],
+                ratio(lg["peak_tree_rss_mb"], nv["peak_tree_rss_mb"]), "", "MB", "naive eager-import script"),
+        ]  # fmt: skip
+    if gen:
+        summary += [
+            row("generation decode (tokens/s)", gen["median"]["localgpt"]["decode_tok_s"],
+                gen["median"]["raw"]["decode_tok_s"], gen["decode_ratio_median_of_pairs"], ">= 0.95", "tok/s",
+                "raw llama-cpp-python"),
+            row("generation end to end (tokens/s)", gen["median"]["localgpt"]["e2e_tok_s"],
+                gen["median"]["raw"]["e2e_tok_s"], gen["e2e_ratio"], "", "tok/s", "raw llama-cpp-python"),
+        ]  # fmt: skip
+    if batched:
+        summary.append(
+            row(f"--batch throughput, {n_questions} questions (q/min)", batched["batch_q_per_min"],
+                batched["separate_q_per_min"],
+                ratio(batched["batch_q_per_min"], batched["separate_q_per_min"]),
+                "", "q/min", f"{n_questions} separate cold asks")
+        )  # fmt: skip
     notes = [
         "cold-start ratios = naive / localgpt (higher is better); medians of alternating runs.",
         "the naive script retrieves by vector only (torch embedder) and localgpt by hybrid BM25 + "
@@ -298,8 +311,10 @@ def main() -> int:
         "per-pair ratios of alternating runs; the prompt is in each model's KV cache after warm-up.",
         "--batch ratio = batch questions/min / separate cold asks questions/min.",
     ]
-    params = {"reps": reps, "gen_reps": gen_reps, "questions": n_questions, "model": model.name}
-    write_result("ask", args.quick, params, results, summary, started, load_before, notes)
+    params = {"reps": reps, "gen_reps": gen_reps, "questions": n_questions, "model": model.name,
+              "parts": sorted(parts)}  # fmt: skip
+    partial = parts != {"cold", "batch", "gen"}
+    write_result("ask", args.quick, params, results, summary, started, load_before, notes, partial=partial)
     return 0
 
 

@@ -162,6 +162,7 @@ class _RssSampler(threading.Thread):
         try:
             import psutil
         except ImportError:
+            log("psutil is missing (the bench extra): peak RSS of the process tree is not sampled")
             return
         try:
             root = psutil.Process(self.pid)
@@ -304,13 +305,17 @@ def write_result(
     started: float,
     load_before: list[float] | None,
     notes: list[str] | None = None,
+    partial: bool = False,
 ) -> Path:
-    """results/<name>.json (or <name>.quick.json for a smoke run, which the README marks as such)."""
+    """results/<name>.json, or <name>.quick.json for a smoke run (the README marks it as such), or
+    <name>.partial.json for a run of only some parts (the README leaves it out)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / (f"{name}.quick.json" if quick else f"{name}.json")
+    suffix = ".partial" if partial else ".quick" if quick else ""
+    path = RESULTS / f"{name}{suffix}.json"
     payload = {
         "name": name,
         "quick": quick,
+        "partial": partial,
         "command": command_line(quick),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "elapsed_s": round(time.perf_counter() - started, 1),

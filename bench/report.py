@@ -29,7 +29,7 @@ def load_results() -> dict[str, dict[str, Any]]:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if not isinstance(data, dict) or "summary" not in data or "name" not in data:
+        if not isinstance(data, dict) or "summary" not in data or "name" not in data or data.get("partial"):
             continue
         data["_file"] = f"results/{path.name}"
         name = data["name"]
@@ -150,7 +150,8 @@ def notes_block(results: dict[str, dict[str, Any]]) -> list[str]:
                 )
             for size in res.get("sizes", []):
                 lines.append(
-                    f"- **retrieval** {size['chunks']:,} chunks: insert {size['insert_per_s']:,.0f} chunks/s, "
+                    f"- **retrieval** {size['chunks']:,} chunks: "
+                    f"insert {size['insert_per_s']:,.0f} chunks/s, "
                     f"BM25 build {size['bm25_build_s']} s, Chroma on disk {size['chroma_disk_mb']} MB; "
                     f"p50 Chroma query alone {size['latency']['chroma_query']['p50_ms']} ms, "
                     f"BM25 search alone {size['latency']['bm25_search']['p50_ms']} ms."

@@ -11,6 +11,7 @@ A failing benchmark doesn't stop the others; the exit code is 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -28,10 +29,13 @@ BENCHMARKS = {
     "retrieval": "retrieval_bench.py",
 }
 QUIET_LOAD = 1.5
+BENCH_EXTRA = ("langchain_community", "docx2txt", "psutil")  # pyproject's `bench` extra
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smoke runs on small inputs")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args()
@@ -39,6 +43,14 @@ def main() -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    missing = [m for m in BENCH_EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        print(
+            f"run_all: missing {', '.join(missing)}: install the bench extra first:\n"
+            "  .venv/bin/pip install -c constraints.txt -e '.[bench]'",
+            file=sys.stderr,
+        )
+        return 2
     load = os.getloadavg()[0]
     if load > QUIET_LOAD and not args.quick:
         print(
@@ -52,7 +64,9 @@ def main() -> int:
         print(f"run_all: {name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         rc = subprocess.call(argv, cwd=BENCH_DIR.parent)
-        print(f"run_all: {name}: exit {rc} after {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"run_all: {name}: exit {rc} after {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True
+        )
         if rc != 0:
             failed.append(name)
     print(f"run_all: updated {update_readme()}", file=sys.stderr)

@@ -10,7 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual import on, work
 from textual.app import App, SuspendNotSupported, SystemCommand
@@ -67,7 +67,7 @@ class LocalGPTApp(App[None]):
         self.chats = ChatStore(settings.paths.data_dir / "chats")
         self.chat = Chat.new(settings.store.collection)
         self.main = MainScreen()
-        self.model_ready = False
+        self.model_state: Literal["loading", "ready", "failed"] = "loading"
         self.busy_turn: int | None = None  # the turn being answered, if any
         self._cancel: threading.Event | None = None
         self._next_turn = 0
@@ -115,6 +115,8 @@ class LocalGPTApp(App[None]):
             return IndexCounted(name, 0, 0)  # not an error: nothing ingested yet
         except LocalGPTError as exc:
             return IndexCounted(name, 0, 0, str(exc))
+        except Exception as exc:  # e.g. a Chroma error not mapped to ours: report it, don't die
+            return IndexCounted(name, 0, 0, f"{type(exc).__name__}: {exc}")
         return IndexCounted(name, files, chunks)
 
     @work(thread=True, exit_on_error=False, group="count")
@@ -122,7 +124,7 @@ class LocalGPTApp(App[None]):
         self.post_message(self._count(resources))
 
     def on_model_ready(self, message: ModelReady) -> None:
-        self.model_ready = True
+        self.model_state = "ready"
         status = self.main.status
         status.model = message.name
         status.gpu_layers = message.gpu_layers
@@ -132,6 +134,7 @@ class LocalGPTApp(App[None]):
             self.notify(note, title="Model", severity="warning")
 
     def on_model_failed(self, message: ModelFailed) -> None:
+        self.model_state = "failed"
         self.main.status.model = "no model"
         self.main.status.state = ""
         self.main.prompt.placeholder = "The model could not load; see the message"
@@ -167,7 +170,7 @@ class LocalGPTApp(App[None]):
         self.main.sources.show([], "Sources: searching…")
         self.busy_turn = turn_id
         self._cancel = threading.Event()
-        self.main.status.state = "answering…" if self.model_ready else "loading model…"
+        self.main.status.state = "loading model…" if self.model_state == "loading" else "answering…"
         self.refresh_bindings()
         self._answer(turn_id, question, self.session, self._cancel)
 
@@ -225,7 +228,7 @@ class LocalGPTApp(App[None]):
         if turn_id == self.busy_turn:
             self.busy_turn = None
             self._cancel = None
-            self.main.status.state = "" if self.model_ready else self.main.status.state
+            self.main.status.state = "loading model…" if self.model_state == "loading" else ""
             self.refresh_bindings()
 
     def _restore_prompt(self, question: str) -> None:

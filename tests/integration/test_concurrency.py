@@ -29,6 +29,7 @@ from tests.integration.test_ingest_sync import assert_consistent, read_index
 
 SQLITE_DOCS = Path("/work/shared/eval/dev/corpus/sqlite")
 QUESTIONS = ("How much water does the Aurora K7 water tank hold?", "What is the capital of Mongolia?")
+FAST = {"LOCALGPT_LLM__MAX_TOKENS": "16"}
 FORBIDDEN = ("locked", "Traceback", "internal error", "error:")
 
 
@@ -56,10 +57,10 @@ def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_pa
     corpus = tmp_path / "sqlite-docs"
     shutil.copytree(SQLITE_DOCS, corpus)
     out, err = tmp_path / "ingest.json", tmp_path / "ingest.log"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
+    with out.open("wb") as out_file, err.open("wb") as err_file:
         ingest = subprocess.Popen(
             [sys.executable, "-m", "localgpt", "--data-dir", str(index), "ingest", str(corpus), "--json"],
-            stdout=stdout, stderr=stderr,
+            stdout=out_file, stderr=err_file,
         )  # fmt: skip
     waiter: subprocess.Popen[str] | None = None
     asked: list[Asked] = []
@@ -82,25 +83,25 @@ def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_pa
 
         while ingest.poll() is None:
             question = QUESTIONS[len(asked) % 2]
-            proc = run_cli("--data-dir", str(index), "ask", question, env={"LOCALGPT_LLM__MAX_TOKENS": "16"})
-            asked.append(Asked(proc.returncode, proc.stderr, ingest.poll() is None))
-            assert proc.returncode in (ExitCode.OK, ExitCode.ABSTAINED), proc.stderr
-            assert not [word for word in FORBIDDEN if word in proc.stderr], proc.stderr
-            if proc.returncode == ExitCode.OK:
-                assert proc.stdout.strip() and "[1] " in proc.stderr
+            answer = run_cli("--data-dir", str(index), "ask", question, env=FAST)
+            asked.append(Asked(answer.returncode, answer.stderr, ingest.poll() is None))
+            assert answer.returncode in (ExitCode.OK, ExitCode.ABSTAINED), answer.stderr
+            assert not [word for word in FORBIDDEN if word in answer.stderr], answer.stderr
+            if answer.returncode == ExitCode.OK:
+                assert answer.stdout.strip() and "[1] " in answer.stderr
         assert ingest.wait() == ExitCode.OK, err.read_text()
         stdout, stderr = waiter.communicate(timeout=1800)
     finally:
-        for proc in (ingest, waiter):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        for running in (ingest, waiter):
+            if running is not None and running.poll() is None:
+                running.kill()
+                running.wait()
 
     during = [a for a in asked if a.during_ingest]
     print(f"\n{len(asked)} asks, {len(during)} of them wholly during the ingest; exit codes "
           f"{sorted({a.exit_code for a in asked})}")  # fmt: skip
     assert len(during) >= 2, "the ingest ended too soon for this test to mean anything"
-    assert {a.exit_code for a in during} >= {ExitCode.OK, ExitCode.ABSTAINED}
+    assert ExitCode.OK in {a.exit_code for a in during}, "no answer came while the ingest ran"
 
     summary = json.loads(out.read_text())
     assert len(summary["added"]) == len(list(corpus.iterdir())) and summary["skipped"] == []
@@ -160,13 +161,9 @@ def test_keyword_index_survives_concurrent_saves_and_loads(tmp_path: Path) -> No
     folder = tmp_path / "keyword" / "documents"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     roles = ("writer1", "writer2", "reader")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", KEYWORD_ROLE, role, str(folder), "8"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
-        for role in roles
-    ]
+    argv = [sys.executable, "-c", KEYWORD_ROLE]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
+    procs = [subprocess.Popen([*argv, role, str(folder), "8"], **pipes) for role in roles]  # type: ignore[call-overload]
     results = {}
     for role, proc in zip(roles, procs, strict=True):
         stdout, stderr = proc.communicate(timeout=300)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -22,7 +23,7 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from localgpt.config import load_settings
-from localgpt.errors import ExitCode
+from localgpt.errors import ExitCode, NoIndexError
 from localgpt.resources import Resources
 from localgpt.store import Store
 from tests.conftest import run_cli
@@ -86,6 +87,7 @@ class Corpus:
     embedder_cache: Path
     _reference: Snapshot | None = field(default=None, repr=False)
     _count: int = 0
+    clean_s: float = 0.0  # wall time of the clean ingest, for placing random kills
 
     def data_dir(self) -> Path:
         self._count += 1
@@ -98,7 +100,9 @@ class Corpus:
         """A clean, uninterrupted ingest of the same folder (the ids depend on its path)."""
         if self._reference is None:
             data_dir = self.data_dir()
+            started = time.monotonic()
             summary = ingest_json(data_dir, self.path)
+            self.clean_s = time.monotonic() - started
             assert summary["files_total"] == len(list(self.path.rglob("*.txt")))
             self._reference = snapshot(data_dir)
             assert_consistent(self._reference)
@@ -249,6 +253,77 @@ def test_sigkill_at_kill_points(corpus: Corpus, kill_point: Callable[[Path], boo
     settled = ingest_json(data_dir, corpus.path)
     assert settled["unchanged"] == summary["files_total"]
     assert settled["added"] == settled["changed"] == settled["removed"] == []
+
+
+RANDOM_TRIALS = 10
+
+
+def opens_after_kill(data_dir: Path) -> tuple[int, int, int]:
+    """The killed run's index opens as it was left: (files committed, chunks stored, files pending).
+
+    Every committed file has all its chunks stored; a pending file may have some, which the
+    next run's recovery removes.
+    """
+    res = Resources(load_settings(None, {"paths.data_dir": str(data_dir)}).settings)
+    try:
+        manifest = res.manifest.all()
+        pending = res.manifest.pending()
+        try:
+            store = Store.open(res.settings)
+        except NoIndexError:  # killed before the collection was made
+            assert not manifest
+            return 0, 0, len(pending)
+        stored = set(store.collection.get(include=[])["ids"])
+        committed = {cid for rec in manifest.values() for cid in rec.chunk_ids}
+        assert committed <= stored, "a committed file lost chunks"
+        return len(manifest), len(stored), len(pending)
+    finally:
+        res.manifest.close()
+        SharedSystemClient.clear_system_cache()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(RANDOM_TRIALS))
+def test_sigkill_at_a_random_moment(corpus: Corpus, trial: int) -> None:
+    """SIGKILL after a random share (5-95 %) of a clean ingest's time: start-up, model loading,
+    parsing, embedding or writing, wherever it lands. Seeded, so a failure can be replayed."""
+    reference = corpus.reference()
+    total = len(reference.manifest)
+    delay = random.Random(7000 + trial).uniform(0.05, 0.95) * corpus.clean_s
+    data_dir = corpus.data_dir()
+    log = data_dir.parent / f"{data_dir.name}.log"
+    proc = start_ingest(data_dir, corpus.path, log)
+    children: list[int] = []
+    try:
+        time.sleep(delay)
+        killed = proc.poll() is None
+        if killed:
+            children = descendants(proc.pid)
+            proc.send_signal(signal.SIGKILL)
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+            deadline = time.monotonic() + 20
+            while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not [pid for pid in children if alive(pid)], "a killed ingest left processes behind"
+        else:
+            assert proc.returncode == ExitCode.OK, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    files, chunks, pending = opens_after_kill(data_dir)
+    summary = ingest_json(data_dir, corpus.path)
+    assert summary["unchanged"] == files and len(summary["added"]) == total - files
+    assert summary["recovered"] == pending
+    assert_same_as_reference(corpus, snapshot(data_dir))
+    moment = f"killed at {delay:.1f} s of ~{corpus.clean_s:.0f} s" if killed else "finished before the kill"
+    print(
+        f"\ntrial {trial}: {moment}; {files}/{total} files committed, {chunks} chunks stored, "
+        f"{pending} pending; the re-run recovered {summary['recovered']} and added {len(summary['added'])}"
+    )
 
 
 def test_ctrl_c_exits_130_and_rerun_completes(corpus: Corpus) -> None:

@@ -61,7 +61,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> P
     return build_index(tmp_path_factory.mktemp("llm-index"), embedder_cache, EXAMPLES)
 
 
-def ask(data: Path, url: str, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+def ask(
+    data: Path, url: str, *args: str, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
     server_env = {"LOCALGPT_LLM__BACKEND": "openai", "LOCALGPT_LLM__BASE_URL": url}
     server_env.update({f"LOCALGPT_LLM__{k.upper()}": v for k, v in env.items()})
     return run_cli("--data-dir", str(data), "ask", *args, env=server_env, timeout=timeout)

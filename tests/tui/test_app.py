@@ -79,7 +79,7 @@ async def test_worker_errors_become_notifications(tui_data: Path) -> None:
 async def test_switch_collection_keeps_the_loaded_model(tui_data: Path) -> None:
     app = LocalGPTApp(make_settings(tui_data))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.model_ready, what="the model")
+        await wait_until(pilot, lambda: app.model_state == "ready", what="the model")
         llm = app.models.llm
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, CollectionsScreen), what="the switcher")

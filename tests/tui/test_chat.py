@@ -115,7 +115,7 @@ async def test_source_preview_and_opening_the_file(
 
 
 async def test_follow_up_is_condensed_with_the_history(tui_data: Path) -> None:
-    app = LocalGPTApp(make_settings(tui_data))
+    app = LocalGPTApp(make_settings(tui_data, llm__max_tokens=24))
     async with app.run_test(size=(80, 24)) as pilot:
         await ask(pilot, QUESTION)
         await wait_idle(pilot)

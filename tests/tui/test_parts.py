@@ -126,7 +126,8 @@ def test_pdfs_open_as_text_at_their_page() -> None:
     target = prepare(str(pdf), "Aurora K7 User Manual - Lumen Appliances\nPage 2 of 4", 2)
     try:
         lines = target.path.read_text().splitlines()
-        assert target.line is not None and lines[target.line - 1] == "Aurora K7 User Manual - Lumen Appliances"
+        assert target.line is not None
+        assert lines[target.line - 1] == "Aurora K7 User Manual - Lumen Appliances"
         assert lines[target.line] == "Page 2 of 4"
     finally:
         target.cleanup()
