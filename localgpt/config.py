@@ -53,7 +53,7 @@ class StoreSettings(_Section):
 
 
 class IngestSettings(_Section):
-    chunk_size: int = Field(200, ge=16, le=8192, description="Chunk size in embedder tokens.")
+    chunk_size: int = Field(254, ge=16, le=8192, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are skipped.")
     file_timeout_s: float = Field(60.0, gt=0, description="Time limit for parsing one file.")
@@ -82,16 +82,16 @@ class EmbeddingsSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    k: int = Field(4, ge=1, le=100, description="Chunks given to the model.")
+    k: int = Field(6, ge=1, le=100, description="Chunks given to the model.")
     mode: Literal["hybrid", "vector", "keyword"] = Field("hybrid", description="Retrieval mode.")
     fetch_k: int = Field(24, ge=1, le=1000, description="Candidates fetched from each retriever.")
     mmr: bool = Field(False, description="Diversify results with maximal marginal relevance.")
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR relevance/diversity balance.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of BM25 in the fusion.")
+    keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
     abstain_threshold: float = Field(
-        0.33, ge=0, le=1, description="Abstain when the best score is below this."
+        0.35, ge=0, le=1, description="Abstain when the best score is below this."
     )
 
 
