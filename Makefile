@@ -37,6 +37,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.plan import Plan, Work, make_plan
 from ingest.scan import scan
-from ingest.splitter import chunk_id
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode
 from localgpt.manifest import FileRecord
@@ -137,7 +136,7 @@ class Ingestor:
         if not dry_run:
             # Open the collection first: an unreadable index must fail the run, not report
             # every file "unchanged".
-            self.res.store(create=True)
+            self._check_collection()
             summary.recovered = self.recover()
         plan, refused = self.plan(roots)
         for path, reason in refused:
@@ -244,6 +243,7 @@ class Ingestor:
 
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
+        from ingest.splitter import chunk_id  # LangChain's import is only paid when there's work
         got = self.store.fetch(list(twin.chunk_ids), embeddings=True)
         if len(got["ids"]) != len(twin.chunk_ids):
             return False

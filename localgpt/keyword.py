@@ -132,6 +132,8 @@ class KeywordIndex:
             for tok, i in self._vocab.items()
             if i < len(doc_freq)
         }
+        # An unseen query word is as rare as the rarest known one.
+        self._max_idf = max(self._idf.values(), default=1.0)
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, str, dict[str, Any]]], generation: int) -> KeywordIndex:
@@ -214,7 +216,7 @@ class KeywordIndex:
         if not terms:
             return 0.0
         present = set(tokenize(text))
-        weights = {t: self._idf.get(t, max(self._idf.values(), default=1.0)) for t in terms}
+        weights = {t: self._idf.get(t, self._max_idf) for t in terms}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 

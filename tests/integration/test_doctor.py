@@ -60,6 +60,17 @@ def doctor(data: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     return run_cli("--data-dir", str(data), "doctor", *args, env=env)
 
 
+def indexed_chunks(data: Path) -> int:
+    """The chunk count of the ingested sample corpus (it moves with the chunking defaults)."""
+    import sqlite3
+
+    db = sqlite3.connect(str(data / "manifest.sqlite"))
+    try:
+        return sum(len(json.loads(ids)) for (ids,) in db.execute("SELECT chunk_ids FROM files"))
+    finally:
+        db.close()
+
+
 def checks(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:
     report = json.loads(proc.stdout)
     return {f"{c['section']}/{c['name']}": c for c in report["checks"]}
@@ -69,14 +80,15 @@ def checks(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object
 
 
 def test_healthy_index_exits_0(index: Path) -> None:
+    n = indexed_chunks(index)
     proc = doctor(index)
     assert proc.returncode == 0, proc.stdout
     assert proc.stderr == ""
     out = proc.stdout
     for section in ("versions", "llama.cpp", "config", "model", "embedder", "index", "offline"):
         assert f"\n{section}\n" in f"\n{out}"
-    assert "manifest: 7 files, 43 chunks in 'documents'" in out
-    assert "consistency: manifest and collection agree: 43 chunks, 0 missing, 0 orphans" in out
+    assert f"manifest: 7 files, {n} chunks in 'documents'" in out
+    assert f"consistency: manifest and collection agree: {n} chunks, 0 missing, 0 orphans" in out
     assert "embedder: built with all-MiniLM-L6-v2 (384-d), as configured" in out
     assert "GGUF v3 magic ok, llama" in out and "chat template present" in out
     assert "HF_HUB_OFFLINE=1" in out and "TRANSFORMERS_OFFLINE=1" in out
@@ -86,6 +98,7 @@ def test_healthy_index_exits_0(index: Path) -> None:
 
 
 def test_healthy_index_json(index: Path) -> None:
+    n = indexed_chunks(index)
     proc = doctor(index, "--json")
     assert proc.returncode == 0
     report = json.loads(proc.stdout)
@@ -93,7 +106,7 @@ def test_healthy_index_json(index: Path) -> None:
     by_name = checks(proc)
     assert all(c["status"] == "ok" for name, c in by_name.items() if name.startswith("index/"))
     assert by_name["index/consistency"]["data"] == {
-        "collection_chunks": 43, "manifest_chunks": 43, "missing": 0, "orphans": 0,
+        "collection_chunks": n, "manifest_chunks": n, "missing": 0, "orphans": 0,
     }  # fmt: skip
     model = by_name["model/file"]["data"]
     assert isinstance(model, dict) and model["architecture"] == "llama" and model["context_length"] == 8192
@@ -134,6 +147,7 @@ def test_corrupt_manifest_fails_and_names_it(index: Path) -> None:
 
 
 def test_broken_chroma_dir_fails(index: Path) -> None:
+    n = indexed_chunks(index)
     (index / "chroma" / "chroma.sqlite3").write_bytes(b"\0garbage" * 4096)
     proc = doctor(index)
     assert proc.returncode == ExitCode.STORAGE
@@ -142,7 +156,7 @@ def test_broken_chroma_dir_fails(index: Path) -> None:
     assert line.strip().startswith("fail")
     assert "is unreadable" in line
     assert "fix: localgpt ingest --rebuild PATH" in proc.stdout
-    assert "manifest: 7 files, 43 chunks" in proc.stdout
+    assert f"manifest: 7 files, {n} chunks" in proc.stdout
 
 
 def _collection(data: Path) -> object:
@@ -156,6 +170,7 @@ def _collection(data: Path) -> object:
 
 
 def test_chunks_missing_from_the_collection_fail(index: Path) -> None:
+    n = indexed_chunks(index)
     collection = _collection(index)
     ids = collection.get(include=[], limit=5)["ids"]  # type: ignore[attr-defined]
     collection.delete(ids=ids)  # type: ignore[attr-defined]
@@ -163,12 +178,13 @@ def test_chunks_missing_from_the_collection_fail(index: Path) -> None:
     assert proc.returncode == ExitCode.STORAGE
     check = checks(proc)["index/consistency"]
     assert check["status"] == "fail"
-    assert check["data"] == {"collection_chunks": 38, "manifest_chunks": 43, "missing": 5, "orphans": 0}
+    assert check["data"] == {"collection_chunks": n - 5, "manifest_chunks": n, "missing": 5, "orphans": 0}
     assert "5 chunk ids listed in the manifest are missing" in str(check["detail"])
     assert "--rebuild" in str(check["fix"])
 
 
 def test_orphan_chunks_are_a_warning(index: Path) -> None:
+    n = indexed_chunks(index)
     collection = _collection(index)
     collection.add(ids=["stray-1"], embeddings=[[0.1] * 384], documents=["stray"],  # type: ignore[attr-defined]
                    metadatas=[{"source": "/gone.txt"}])  # fmt: skip
@@ -176,7 +192,7 @@ def test_orphan_chunks_are_a_warning(index: Path) -> None:
     assert proc.returncode == 0
     check = checks(proc)["index/consistency"]
     assert check["status"] == "warn"
-    assert check["data"] == {"collection_chunks": 44, "manifest_chunks": 43, "missing": 0, "orphans": 1}
+    assert check["data"] == {"collection_chunks": n + 1, "manifest_chunks": n, "missing": 0, "orphans": 1}
 
 
 def test_another_embedder_configured_fails(index: Path, tmp_path: Path) -> None:
