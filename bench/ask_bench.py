@@ -17,6 +17,7 @@ With the bundled SmolLM2-135M GGUF and an index of examples/docs (built first, n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -80,15 +81,17 @@ def cold_start(data: Path, model: Path, reps: int, env: dict[str, str]) -> dict[
     for i in range(reps):
         for name, argv in (("localgpt", ask), ("naive", naive)):
             run = run_process(argv, env=env, first_byte=True).check()
-            runs[name].append(
-                {
-                    "first_byte_s": round(run.first_byte_s or run.wall_s, 3),
-                    "total_s": round(run.wall_s, 3),
-                    "cpu_s": run.cpu_s,
-                    "peak_tree_rss_mb": run.peak_tree_rss_mb,
-                    "answer_chars": len(run.stdout.strip()),
-                }
-            )
+            entry = {
+                "first_byte_s": round(run.first_byte_s or run.wall_s, 3),
+                "total_s": round(run.wall_s, 3),
+                "cpu_s": run.cpu_s,
+                "peak_tree_rss_mb": run.peak_tree_rss_mb,
+                "answer_chars": len(run.stdout.strip()),
+            }
+            if name == "naive":  # its last stderr line counts the streamed pieces (about one per token)
+                with contextlib.suppress(ValueError, IndexError):
+                    entry |= json.loads(run.stderr.strip().splitlines()[-1])
+            runs[name].append(entry)
             log(f"cold {name} #{i + 1}: first byte {run.first_byte_s:.2f}s, total {run.wall_s:.2f}s")
     # One --json run, to record localgpt's own view of the same question (tokens, internal timings).
     detail = run_process(

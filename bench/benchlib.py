@@ -117,6 +117,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def shipped_config() -> dict[str, Any]:
+    """The settings every benchmarked command runs with (config.toml, the shipped defaults)."""
+    from localgpt.config import load_settings
+
+    settings = load_settings(str(CONFIG), {}).settings.model_dump(mode="json")
+    return {section: settings[section] for section in ("ingest", "embeddings", "retrieval", "llm")}
+
+
 def loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -322,6 +330,7 @@ def write_result(
         "load_avg_before": load_before,
         "load_avg_after": loadavg(),
         "machine": machine(),
+        "config": shipped_config(),
         "params": params,
         "summary": summary,
         "notes": notes or [],

@@ -243,6 +243,8 @@ def main() -> int:
             speedup, ">= 2x", "MiB/s", "classic LocalGPT recipe"),
         row("ingest CPU time, user+sys (s)", full_run.cpu_s, classic_run.cpu_s,
             ratio(classic_run.cpu_s, full_run.cpu_s), "", "s", "classic LocalGPT recipe"),
+        row(f"files indexed (of {stats['files']})", len(full["added"]),
+            stats["files"] - len(classic["failures"]), None, "", "", "classic LocalGPT recipe"),
         row("chunks produced", full["chunks_total"], classic["chunks"], None, "", "",
             "classic LocalGPT recipe"),
         row(f"chunks over the embedder's {max_seq}-token window", trunc_localgpt["over_max_seq"],

@@ -64,6 +64,10 @@ def fmt_ratio(row: dict[str, Any]) -> str:
     return f"{r:.2f}×" if r >= 0.1 else f"{r:.3f}×"
 
 
+def fmt_target(target: str) -> str:
+    return target.replace(">=", "≥").replace("<=", "≤").replace("x", "×")
+
+
 def met(row: dict[str, Any]) -> str:
     if row.get("met") is None:
         return ""
@@ -101,7 +105,7 @@ def summary_table(results: dict[str, dict[str, Any]]) -> list[str]:
                 baseline = f"{baseline} ({r['baseline_name']})"
             lines.append(
                 f"| {label} | {r['figure']} | {fmt(r.get('localgpt'))} | {baseline} | {fmt_ratio(r)} "
-                f"| {r.get('target') or ''} | {met(r)} |"
+                f"| {fmt_target(r.get('target') or '')} | {met(r)} |"
             )
     lines.append("")
     return lines
@@ -146,7 +150,7 @@ def notes_block(results: dict[str, dict[str, Any]]) -> list[str]:
             for n, minutes in (res.get("estimated_minutes") or {}).items():
                 lines.append(
                     f"- **retrieval**: estimated time for {int(n):,} chunks on this machine: {minutes} min "
-                    "(insert + BM25 build + queries, scaled linearly from the largest size measured)."
+                    "(insert + BM25 build + queries, extrapolated from the largest size measured)."
                 )
             for size in res.get("sizes", []):
                 lines.append(

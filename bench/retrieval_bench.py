@@ -193,15 +193,16 @@ def bench_size(n: int, corpus: Corpus, queries: int, warmup: int, tmp: Path) -> 
 
 
 def estimate_s(done: dict[str, Any], n: int, queries: int) -> float:
-    """Insert + BM25 build + queries for n chunks, scaled linearly from a measured size.
+    """Insert + BM25 build + queries for n chunks, extrapolated from a measured size. Rough.
 
-    Rough both ways: HNSW insertion slows a little as the graph grows (under), while query time
-    grows less than linearly (over); the insert rate is the one near the end of the measured size.
+    Insertion at the rate measured near the end of the last size (HNSW insertion slows a little
+    as the graph grows, so this errs low); BM25 build linear in n; per query, the BM25 search
+    (one inside hybrid, one alone) grows linearly with n and the rest is taken as constant.
     """
     scale = n / done["chunks"]
-    insert = n / done["insert_per_s_last_quarter"]
-    query = queries * (done["latency"]["hybrid"]["p50_ms"] + done["latency"]["vector"]["p50_ms"]) / 1000
-    return insert + done["bm25_build_s"] * scale + query * scale
+    lat = {name: v["p50_ms"] / 1000 for name, v in done["latency"].items()}
+    per_query = sum(lat.values()) + 2 * lat["bm25_search"] * (scale - 1)
+    return n / done["insert_per_s_last_quarter"] + done["bm25_build_s"] * scale + per_query * (queries + 5)
 
 
 def main() -> int:

@@ -244,6 +244,7 @@ class Ingestor:
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
         from ingest.splitter import chunk_id  # LangChain's import is only paid when there's work
+
         got = self.store.fetch(list(twin.chunk_ids), embeddings=True)
         if len(got["ids"]) != len(twin.chunk_ids):
             return False

@@ -11,6 +11,10 @@ _OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "ANONYMIZED_TELEMETRY": "False",
     "CHROMA_ANONYMIZED_TELEMETRY": "False",
+    # onnxruntime >= 1.2x ships Microsoft's 1DS telemetry, which resolves and posts to
+    # mobile.events.data.microsoft.com from C++ (seen under strace during `ask`).
+    # disable_telemetry_events() does not stop it; this variable does.
+    "ORT_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
     "TRANSFORMERS_VERBOSITY": "error",

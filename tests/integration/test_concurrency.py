@@ -104,7 +104,8 @@ def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_pa
     assert ExitCode.OK in {a.exit_code for a in during}, "no answer came while the ingest ran"
 
     summary = json.loads(out.read_text())
-    assert len(summary["added"]) == len(list(corpus.iterdir())) and summary["skipped"] == []
+    pages = [p for p in corpus.rglob("*") if p.is_file()]
+    assert len(summary["added"]) == len(pages) and summary["skipped"] == []
     assert waiter.returncode == ExitCode.OK, stderr
     waited = json.loads(stdout)
     # It started while the first ran and found examples/docs untouched: it waited, then had no work.
