@@ -144,8 +144,9 @@ class RAG:
                 on_token(piece)
 
         completion = llm.stream(
-            built.tokens, built.rendered.stop, built.max_tokens, token, cancel, messages=built.messages
-        )
+            built.tokens, _answer_stops(built.rendered.stop, len(used)), built.max_tokens, token, cancel,
+            messages=built.messages,
+        )  # fmt: skip
         done = time.perf_counter()
         text = completion.text.strip()
         return Answer(
@@ -194,6 +195,12 @@ class RAG:
         if not _grounded(rewritten, question, history):
             return _fallback(question, history)
         return rewritten
+
+
+def _answer_stops(template_stops: Sequence[str], n_sources: int) -> list[str]:
+    """Small models drift into writing more context blocks ("\n[3] file p.2"): stop them there."""
+    labels = [f"\n[{n}] " for n in range(1, n_sources + 2)]
+    return [*template_stops, *labels, "\nContext:", "\nQuestion:"]
 
 
 def _clip(text: str, limit: int) -> str:
