@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,7 +110,6 @@ class LLM:
         `messages` is for server backends; in process, the rendered `prompt_tokens` are exact.
         """
         result = Completion(prompt_tokens=len(prompt_tokens))
-        pieces: list[str] = []
         with self.lock:
             chunks: Iterator[Any] = self._llama.create_completion(
                 prompt=prompt_tokens,
@@ -122,25 +121,37 @@ class LLM:
                 stream=True,
             )
             try:
-                for chunk in chunks:
-                    choice = chunk["choices"][0]
-                    piece = choice.get("text") or ""
-                    if piece:
-                        result.completion_tokens += 1
-                        pieces.append(piece)
-                        if on_token:
-                            on_token(piece)
-                    if choice.get("finish_reason"):
-                        result.finish_reason = choice["finish_reason"]
-                    if cancel is not None and cancel.is_set():
-                        result.cancelled = True
-                        result.finish_reason = "cancelled"
-                        break
+                events = (
+                    (c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks
+                )
+                drain(events, result, on_token, cancel)
             finally:
                 with contextlib.suppress(Exception):
                     chunks.close()  # type: ignore[attr-defined]
-        result.text = "".join(pieces)
         return result
+
+
+def drain(
+    events: Iterable[tuple[str, str | None]],
+    result: Completion,
+    on_token: Callable[[str], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Collect streamed (piece, finish_reason) events into `result`; stop between two if cancelled."""
+    pieces: list[str] = []
+    for piece, finish in events:
+        if piece:
+            result.completion_tokens += 1
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+        if finish:
+            result.finish_reason = finish
+        if cancel is not None and cancel.is_set():
+            result.cancelled = True
+            result.finish_reason = "cancelled"
+            break
+    result.text = "".join(pieces)
 
 
 def _threads(configured: int) -> int | None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from localgpt.chat_format import Message, Rendered, render_chatml
 from localgpt.errors import ModelError, NetworkError
-from localgpt.llm import Completion, LoadReport
+from localgpt.llm import Completion, LoadReport, drain
 
 if TYPE_CHECKING:
     from localgpt.config import Settings
@@ -125,7 +125,6 @@ class OpenAIServerLLM:
         if stop:
             body["stop"] = list(stop)
         result = Completion(prompt_tokens=len(prompt_tokens) - TEMPLATE_MARGIN)
-        pieces: list[str] = []
         try:
             with self.lock, self._http.stream("POST", f"{self.api}/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -133,32 +132,25 @@ class OpenAIServerLLM:
                     raise ModelError(
                         f"the model server answered {response.status_code}: {response.text[:200]}"
                     )
-                for line in response.iter_lines():
-                    event = _event(line)
-                    if event is None:
-                        continue
-                    if event == "[DONE]":
-                        break
-                    choice = (event.get("choices") or [{}])[0]
-                    piece = (choice.get("delta") or {}).get("content") or ""
-                    if piece:
-                        result.completion_tokens += 1
-                        pieces.append(piece)
-                        if on_token:
-                            on_token(piece)
-                    if choice.get("finish_reason"):
-                        result.finish_reason = choice["finish_reason"]
-                    usage = event.get("usage") or {}
-                    if usage.get("prompt_tokens"):
-                        result.prompt_tokens = int(usage["prompt_tokens"])
-                    if cancel is not None and cancel.is_set():
-                        result.cancelled = True
-                        result.finish_reason = "cancelled"
-                        break
+                drain(_events(response.iter_lines(), result), result, on_token, cancel)
         except httpx.HTTPError as exc:
             raise NetworkError(f"the model server at {self.api} failed mid-answer: {exc}") from None
-        result.text = "".join(pieces)
         return result
+
+
+def _events(lines: Iterable[str], result: Completion) -> Iterator[tuple[str, str | None]]:
+    """(piece, finish_reason) from server-sent events; the server's prompt count when it gives one."""
+    for line in lines:
+        event = _event(line)
+        if event is None:
+            continue
+        if event == "[DONE]":
+            return
+        usage = event.get("usage") or {}
+        if usage.get("prompt_tokens"):
+            result.prompt_tokens = int(usage["prompt_tokens"])
+        choice = (event.get("choices") or [{}])[0]
+        yield (choice.get("delta") or {}).get("content") or "", choice.get("finish_reason")
 
 
 def _event(line: str) -> Any:
