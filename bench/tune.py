@@ -112,7 +112,9 @@ def evaluate(questions: list[Any], store: Any, keyword: Any, embedder: Any, retr
     for q in questions:
         docs = search(q.question, store, embedder, lambda: keyword, retrieval, retrieval.k)
         retrieved = [
-            Retrieved(str(d.metadata.get("source")), d.metadata.get("page"), d.page_content, d.metadata["score"])
+            Retrieved(
+                str(d.metadata.get("source")), d.metadata.get("page"), d.page_content, d.metadata["score"]
+            )
             for d in docs
         ]
         best = max((r.score for r in retrieved), default=0.0)
@@ -122,7 +124,9 @@ def evaluate(questions: list[Any], store: Any, keyword: Any, embedder: Any, retr
 
 def best_threshold(results: list[Any], offtopic: list[Any]) -> tuple[float, dict[str, float]]:
     """The threshold maximising off-topic abstention while keeping answerable questions answered."""
-    answerable = [max((r.score for r in res.retrieved), default=0.0) for res in results if res.question.answerable]
+    answerable = [
+        max((r.score for r in res.retrieved), default=0.0) for res in results if res.question.answerable
+    ]
     off = [max((r.score for r in res.retrieved), default=0.0) for res in offtopic]
     best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 0.0)
     for t in [x / 100 for x in range(10, 80)]:
@@ -134,11 +138,17 @@ def best_threshold(results: list[Any], offtopic: list[Any]) -> tuple[float, dict
     lo = max([s for s in off if s < best[1]], default=0.0)
     hi = min([s for s in answerable if s >= best[1]], default=1.0)
     middle = round((lo + hi) / 2, 2) if lo < hi else best[1]
-    return middle, {"answerable_kept": best[2], "offtopic_refused": best[3], "gap": [round(lo, 3), round(hi, 3)]}
+    return middle, {
+        "answerable_kept": best[2],
+        "offtopic_refused": best[3],
+        "gap": [round(lo, 3), round(hi, 3)],
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--questions", type=Path, default=DEV / "questions.jsonl")
     parser.add_argument("--corpus", type=Path, default=DEV / "corpus")
     parser.add_argument("--sizes", default="128,200,254")
@@ -157,7 +167,9 @@ def main() -> int:
     overlaps = [int(s) for s in args.overlaps.split(",")]
     if args.quick:
         corpus = corpus / "mercurial"
-        questions = [q for q in questions if (q.source_file or "").startswith("corpus/mercurial") or not q.answerable]
+        questions = [
+            q for q in questions if (q.source_file or "").startswith("corpus/mercurial") or not q.answerable
+        ]
         sizes, overlaps = sizes[:1], overlaps[:1]
     tune = [q for q in questions if split_of(q.id) == "tune"]
     holdout = [q for q in questions if split_of(q.id) == "holdout"]
@@ -174,16 +186,21 @@ def main() -> int:
     }
     indexes = {}
     try:
+
         def settings_for(name: str, **retrieval: Any) -> Any:
             paths = base.paths.model_copy(update={"data_dir": scratch / name})
             return base.model_copy(
                 update={"paths": paths, "retrieval": base.retrieval.model_copy(update=retrieval)}
             )
 
-        indexes["classic"] = build_index("classic", docs, classic_splitter(), settings_for("classic"), embedder)
+        indexes["classic"] = build_index(
+            "classic", docs, classic_splitter(), settings_for("classic"), embedder
+        )
         for size, overlap in itertools.product(sizes, overlaps):
             name = f"tok{size}-ov{overlap}"
-            indexes[name] = build_index(name, docs, our_splitter(embedder, size, overlap), settings_for(name), embedder)
+            indexes[name] = build_index(
+                name, docs, our_splitter(embedder, size, overlap), settings_for(name), embedder
+            )
 
         def run(name: str, qs: list[Any], **retrieval: Any) -> tuple[dict[str, Any], list[Any]]:
             store, keyword, _ = indexes[name]
@@ -208,11 +225,13 @@ def main() -> int:
                 if mode == "vector" and weight != 1.0:
                     continue
                 rep, results = run(name, tune, mode=mode, keyword_weight=weight, k=k)
-                off_rep, off_results = run(name, offtopic_qs, mode=mode, keyword_weight=weight, k=k)
+                _off_rep, off_results = run(name, offtopic_qs, mode=mode, keyword_weight=weight, k=k)
                 threshold, abst = best_threshold(results, off_results)
                 retr = rep["retrieval"]
                 # Retrieval and abstention together; a larger k only counts for what it adds.
-                objective = retr[f"hit@{k}"] + retr["mrr"] + abst["offtopic_refused"] + abst["answerable_kept"]
+                objective = (
+                    retr[f"hit@{k}"] + retr["mrr"] + abst["offtopic_refused"] + abst["answerable_kept"]
+                )
                 row = {"index": name, "mode": mode, "keyword_weight": weight, "k": k,
                        "hit@k": retr[f"hit@{k}"], "hit@1": retr["hit@1"], "mrr": retr["mrr"],
                        "threshold": threshold, **abst, "objective": round(objective, 4)}  # fmt: skip
@@ -223,7 +242,7 @@ def main() -> int:
         report["chosen"] = chosen
         final, _ = run(chosen["index"], holdout, mode=chosen["mode"], keyword_weight=chosen["keyword_weight"],
                        k=chosen["k"], abstain_threshold=chosen["threshold"])  # fmt: skip
-        off_final, off_results = run(chosen["index"], offtopic_qs, mode=chosen["mode"],
+        _off_final, off_results = run(chosen["index"], offtopic_qs, mode=chosen["mode"],
                                      keyword_weight=chosen["keyword_weight"], k=chosen["k"],
                                      abstain_threshold=chosen["threshold"])  # fmt: skip
         report["chosen_holdout"] = {
@@ -231,7 +250,9 @@ def main() -> int:
             "false_abstention_rate": final["abstention"]["false_abstention_rate"],
             "offtopic_abstained": sum(r.abstained for r in off_results) / max(1, len(off_results)),
         }
-        k4, _ = run(chosen["index"], holdout, mode=chosen["mode"], keyword_weight=chosen["keyword_weight"], k=4)
+        k4, _ = run(
+            chosen["index"], holdout, mode=chosen["mode"], keyword_weight=chosen["keyword_weight"], k=4
+        )
         report["chosen_holdout_at_k4"] = k4["retrieval"]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

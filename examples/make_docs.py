@@ -266,14 +266,14 @@ def make_docx(path: Path) -> None:
     table = document.add_table(rows=1, cols=4)
     table.style = "Table Grid"
     for cell, text in zip(
-        table.rows[0].cells, ("City", "Address", "Phone", "Opening hours")
+        table.rows[0].cells, ("City", "Address", "Phone", "Opening hours"), strict=False
     ):
         cell.text = text
         for run in cell.paragraphs[0].runs:
             run.bold = True
     for row in SERVICE_CENTRES:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=False):
             cell.text = text
 
     document.add_heading("Notes", level=1)
