@@ -11,12 +11,15 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import localgpt.llm
 from localgpt.config import Settings, load_settings
 from tests.conftest import EXAMPLES
 
@@ -68,6 +71,44 @@ def tui_data(indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     shutil.copytree(indexed / "data", data, symlinks=True)
     monkeypatch.chdir(indexed)
     return data
+
+
+class TokenGate:
+    """Holds the real model's generation after `after` tokens until the test releases it.
+
+    Tests that act mid-answer (watch it stream, cancel it) must not race the model: on a fast
+    machine a short answer is over before the UI gets a turn.
+    """
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.count = 0
+        self.held = threading.Event()
+        self.released = threading.Event()
+
+    def wrap(self, on_token: Callable[[str], None] | None) -> Callable[[str], None]:
+        def gated(piece: str) -> None:
+            if on_token:
+                on_token(piece)
+            self.count += 1
+            if self.count == self.after:
+                self.held.set()
+                self.released.wait(timeout=300)
+
+        return gated
+
+
+@pytest.fixture
+def token_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenGate]:
+    gate = TokenGate(after=3)
+    real_drain = localgpt.llm.drain
+
+    def drain(events: Any, result: Any, on_token: Any, cancel: Any) -> None:
+        real_drain(events, result, gate.wrap(on_token), cancel)
+
+    monkeypatch.setattr(localgpt.llm, "drain", drain)
+    yield gate
+    gate.released.set()  # never leave a generation thread waiting
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

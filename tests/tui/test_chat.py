@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localgpt.resources import Resources
-from tests.tui.conftest import QUESTION, ask, make_settings, wait_idle, wait_until
+from tests.tui.conftest import QUESTION, TokenGate, ask, make_settings, wait_idle, wait_until
 from tui.app import LocalGPTApp
 from tui.screens.chats import ChatsScreen
 from tui.screens.preview import SourcePreview
@@ -19,26 +19,26 @@ from tui.widgets.sources import SourceList
 pytestmark = [pytest.mark.anyio, pytest.mark.llm]
 
 
-async def test_answer_streams_in_beside_its_sources(tui_data: Path) -> None:
+async def test_answer_streams_in_beside_its_sources(tui_data: Path, token_gate: TokenGate) -> None:
     app = LocalGPTApp(make_settings(tui_data))
     async with app.run_test(size=(80, 24)) as pilot:
         await ask(pilot, QUESTION)
-        # Watch the Markdown widget while the tokens arrive: it must show partial answers.
-        seen: list[str] = []
-        while app.busy_turn is not None:
-            turns = app.main.conversation.turns
-            shown = turns[-1].markdown.source if turns else ""
-            if shown and (not seen or seen[-1] != shown):
-                seen.append(shown)
-            await pilot.pause(0.02)
+        # Mid-answer, with the model held after a few tokens, the Markdown shows the partial answer.
+        await wait_until(pilot, token_gate.held.is_set, what="the first tokens")
+        turn = app.main.conversation.turns[-1]
+        await wait_until(pilot, lambda: bool(turn.markdown.source.strip()), what="a partial render")
+        partial = turn.markdown.source
+        assert app.busy_turn is not None and not turn.done
+        assert turn.pieces == token_gate.after
+        assert "Esc cancels" in str(turn.query_one(".meta").render())
+        token_gate.released.set()
         await wait_idle(pilot)
 
         view = app.main.conversation.turns[-1]
         record = view.record
         assert record.answer and not record.abstained and not record.cancelled
-        assert view.pieces >= 2  # one TokenArrived message per token
-        assert len(seen) >= 2, seen  # at least two intermediate renders before the end
-        assert all(record.answer.startswith(state.strip()) for state in seen[:-1] if state.strip())
+        assert view.pieces > token_gate.after  # one TokenArrived message per token
+        assert record.answer.startswith(partial.strip()) and len(record.answer) > len(partial.strip())
         assert view.markdown.source == record.answer
         assert app.session.history == [(QUESTION, record.answer)]
 
@@ -138,21 +138,19 @@ async def test_follow_up_is_condensed_with_the_history(tui_data: Path) -> None:
         assert app.main.query_one(SourceList).sources == turns[0].record.sources
 
 
-async def test_escape_cancels_and_restores_the_prompt(tui_data: Path) -> None:
+async def test_escape_cancels_and_restores_the_prompt(tui_data: Path, token_gate: TokenGate) -> None:
     app = LocalGPTApp(make_settings(tui_data, llm__max_tokens=256))
     async with app.run_test(size=(80, 24)) as pilot:
         await ask(pilot, QUESTION)
-        await wait_until(
-            pilot,
-            lambda: bool(app.main.conversation.turns) and app.main.conversation.turns[-1].pieces >= 2,
-            what="the first tokens",
-        )
+        await wait_until(pilot, token_gate.held.is_set, what="the first tokens")
         await pilot.press("escape")
+        assert app.main.status.state == "cancelling…"
+        token_gate.released.set()
         await wait_idle(pilot)
 
         view = app.main.conversation.turns[-1]
         assert view.record.cancelled
-        assert view.pieces < 256
+        assert view.pieces == token_gate.after  # it stopped at the next token
         assert "cancelled" in str(view.query_one(".meta").render())
         prompt = app.main.prompt
         assert prompt.value == QUESTION and prompt.has_focus
