@@ -19,7 +19,7 @@ RESULTS = BENCH_DIR / "results"
 README = BENCH_DIR / "README.md"
 BEGIN = "<!-- BEGIN GENERATED: bench/report.py rewrites this block from bench/results/*.json -->"
 END = "<!-- END GENERATED -->"
-ORDER = ("ingest", "ask", "retrieval")
+ORDER = ("ingest", "ask", "retrieval", "answers")
 
 
 def load_results() -> dict[str, dict[str, Any]]:

@@ -5,9 +5,8 @@ a made-up vocabulary), inserted in batches of 5000 into a real embedded Chroma c
 (PersistentClient in a temp dir, cosine HNSW, as `localgpt.store.Store` creates it). The BM25
 index is `localgpt.keyword.KeywordIndex.build` over the same texts. Each query goes through
 `localgpt.retrieval.search` with a stand-in embedder that returns a precomputed vector, once with
-mode "vector" and once with mode "hybrid" (alternating, after a warm-up), k=4 and fetch_k=24 as
-in the defaults. Chroma's own `collection.query` and the BM25 search alone are timed too, to
-split the cost.
+mode "vector" and once with mode "hybrid" (alternating, after a warm-up), with the default k and
+fetch_k. Chroma's own `collection.query` and the BM25 search alone are timed too, to split the cost.
 
 A size whose insertion is estimated (from the previous size's rates) to exceed --budget-min is
 skipped and the estimate recorded instead.
@@ -33,6 +32,10 @@ DIM = 384
 BATCH = 5000
 VOCAB = 20000
 SEED = 20251123
+
+from localgpt.config import RetrievalSettings  # noqa: E402
+
+DEFAULTS = RetrievalSettings()  # the shipped k, fetch_k, keyword weight
 
 
 class FixedEmbedder:
@@ -124,7 +127,6 @@ def bench_size(n: int, corpus: Corpus, queries: int, warmup: int, tmp: Path) -> 
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from localgpt.config import RetrievalSettings
     from localgpt.keyword import KeywordIndex
     from localgpt.retrieval import search
     from localgpt.store import Store
@@ -164,16 +166,18 @@ def bench_size(n: int, corpus: Corpus, queries: int, warmup: int, tmp: Path) -> 
         order = list(modes) if i % 2 == 0 else list(reversed(modes))
         for mode in order:
             t = time.perf_counter()
-            docs = search(qtexts[i], store, embedder, lambda: index, modes[mode], k=4)
+            docs = search(qtexts[i], store, embedder, lambda: index, modes[mode], k=modes[mode].k)
             dt = time.perf_counter() - t
             if i >= warmup:
                 times[mode].append(dt)
                 found[mode] += len(docs)
         t = time.perf_counter()
-        collection.query(query_embeddings=[embedder.vector], n_results=24, include=["distances"])
+        collection.query(
+            query_embeddings=[embedder.vector], n_results=DEFAULTS.fetch_k, include=["distances"]
+        )
         dt_chroma = time.perf_counter() - t
         t = time.perf_counter()
-        index.search(qtexts[i], 24)
+        index.search(qtexts[i], DEFAULTS.fetch_k)
         dt_bm25 = time.perf_counter() - t
         if i >= warmup:
             times["chroma_query"].append(dt_chroma)
@@ -291,10 +295,12 @@ def main() -> int:
         "(lower is better; 1.0 means free).",
         "both modes run the whole of localgpt.retrieval.search: Chroma query, fusion, fetch of the "
         "fused chunks with their vectors, scoring. The embedder is a stand-in, so no embedding cost.",
-        "chroma_query and bm25_search are the two retrievers alone, with fetch_k=24.",
+        f"chroma_query and bm25_search are the two retrievers alone, with fetch_k={DEFAULTS.fetch_k}; "
+        f"both modes return k={DEFAULTS.k} chunks.",
     ]
     params = {"sizes": sizes, "queries": queries, "warmup": warmup, "dim": DIM, "batch": BATCH,
-              "vocab": VOCAB, "budget_min": args.budget_min, "k": 4, "fetch_k": 24}  # fmt: skip
+              "vocab": VOCAB, "budget_min": args.budget_min,
+              "k": DEFAULTS.k, "fetch_k": DEFAULTS.fetch_k}  # fmt: skip
     results = {"sizes": measured, "skipped": skipped, "estimated_minutes": estimates}
     write_result("retrieval", args.quick, params, results, summary, started, load_before, notes)
     return 0

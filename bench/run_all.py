@@ -27,6 +27,7 @@ BENCHMARKS = {
     "ingest": "ingest_bench.py",
     "ask": "ask_bench.py",
     "retrieval": "retrieval_bench.py",
+    "answers": "answer_bench.py",
 }
 QUIET_LOAD = 1.5
 BENCH_EXTRA = ("langchain_community", "docx2txt", "psutil")  # pyproject's `bench` extra

@@ -120,7 +120,10 @@ def check_index(settings: Settings) -> Iterator[Check]:
     if manifest is None:
         return
     try:
-        stored = _collection_ids(collection)
+        from localgpt.store import embedded_lock
+
+        with embedded_lock(settings):
+            stored = _collection_ids(collection)
     except Exception as exc:
         yield Check(
             "index",
@@ -188,13 +191,14 @@ def _chroma(settings: Settings) -> Generator[Check, None, Any]:
     name = settings.store.collection
     where = settings.store.url or str(settings.paths.data_dir / "chroma")
     try:
-        from localgpt.store import open_client
+        from localgpt.store import embedded_lock, open_client
 
         if not settings.store.url and not (settings.paths.data_dir / "chroma" / "chroma.sqlite3").is_file():
             raise FileNotFoundError(f"{where}/chroma.sqlite3 is missing")
         client = open_client(settings)
-        collections = {c.name: c for c in client.list_collections()}
-        counts = {n: int(c.count()) for n, c in collections.items()}
+        with embedded_lock(settings):
+            collections = {c.name: c for c in client.list_collections()}
+            counts = {n: int(c.count()) for n, c in collections.items()}
     except Exception as exc:
         yield Check(
             "index",

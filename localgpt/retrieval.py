@@ -134,6 +134,4 @@ def search(
 
 
 def _ids_for(store: Store, sources: list[str]) -> list[str]:
-    where: Any = {"source": {"$in": sources}}
-    got = store.collection.get(where=where, include=[])
-    return list(got["ids"])
+    return store.ids_where({"source": {"$in": sources}})

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from localgpt.chroma_lock import chroma_lock
 from localgpt.disk import write_problem
 from localgpt.errors import (
     CorruptIndexError,
@@ -35,6 +36,11 @@ PAGE = 2000
 
 def chroma_dir(settings: Settings) -> Path:
     return settings.paths.data_dir / "chroma"
+
+
+def embedded_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The cross-process lock for an embedded Chroma folder; a server serializes by itself."""
+    return nullcontext() if settings.store.url else chroma_lock(settings.paths.data_dir)
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -62,7 +68,8 @@ def open_client(settings: Settings) -> ClientAPI:
     path = chroma_dir(settings)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        with chroma_lock(settings.paths.data_dir):
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         # Chroma writes as it opens, so a read-only data dir fails here too: that is no corruption.
         problem = write_problem(path, exc, low_space=False)
@@ -101,7 +108,8 @@ class Store:
     def _io(self, writing: bool) -> Iterator[None]:
         """Chroma's exceptions (and OSError from a full or read-only disk) as one-line errors."""
         try:
-            yield
+            with nullcontext() if self.settings is None else embedded_lock(self.settings):
+                yield
         except LocalGPTError:
             raise
         except Exception as exc:
@@ -122,6 +130,18 @@ class Store:
     ) -> Store:
         """Open the configured collection; `create` makes it (for ingest) if it is missing."""
         client = client or open_client(settings)
+        with embedded_lock(settings):
+            return cls._open(settings, client, embedder_name, dimension, create)
+
+    @classmethod
+    def _open(
+        cls,
+        settings: Settings,
+        client: ClientAPI,
+        embedder_name: str | None,
+        dimension: int | None,
+        create: bool,
+    ) -> Store:
         name = settings.store.collection
         try:
             existing = {c.name for c in client.list_collections()}
@@ -203,6 +223,10 @@ class Store:
         with self._io(writing=False):
             return list(self.collection.get(where={"source": source}, include=[])["ids"])
 
+    def ids_where(self, where: dict[str, Any]) -> list[str]:
+        with self._io(writing=False):
+            return list(self.collection.get(where=where, include=[])["ids"])
+
     def fetch(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, Any]:
         include: list[Any] = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         with self._io(writing=False):
@@ -243,6 +267,11 @@ class Store:
 
 def drop_collection(settings: Settings, client: ClientAPI | None = None) -> None:
     client = client or open_client(settings)
+    with embedded_lock(settings):
+        _drop(settings, client)
+
+
+def _drop(settings: Settings, client: ClientAPI) -> None:
     name = settings.store.collection
     try:
         existing = {c.name for c in client.list_collections()}

@@ -1,0 +1,128 @@
+"""Reading an embedded Chroma folder while another process writes to it, through localgpt.store.
+
+Without the cross-process lock most such reads failed or crashed with SIGSEGV (see
+localgpt/chroma_lock.py); these run a real writer process against real reader processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from localgpt.chroma_lock import chroma_lock, lock_path
+from localgpt.errors import BusyError
+
+PRELUDE = textwrap.dedent(
+    """
+    import sys, numpy as np
+    from localgpt.config import load_settings
+    from localgpt.store import Store
+    settings = load_settings(None, {"paths.data_dir": sys.argv[1]}).settings
+    rng = np.random.default_rng(int(sys.argv[2]))
+    def vectors(n):
+        v = rng.normal(size=(n, 64)).astype("float32")
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).tolist()
+    """
+)
+CREATE = PRELUDE + textwrap.dedent(
+    """
+    store = Store.open(settings, "test-embedder", 64, create=True)
+    store.upsert([f"a{i}" for i in range(2000)], vectors(2000), ["seed"] * 2000, [{"source": "a"}] * 2000)
+    """
+)
+WRITER = PRELUDE + textwrap.dedent(
+    """
+    import pathlib, time
+    store = Store.open(settings, "test-embedder", 64, create=True)
+    stop, n = pathlib.Path(sys.argv[3]), 0
+    deadline = time.monotonic() + 120
+    while not stop.exists() and time.monotonic() < deadline:
+        ids = [f"w{n}-{i}" for i in range(200)]
+        store.upsert(ids, vectors(200), ["written text"] * 200, [{"source": f"w{n}"}] * 200)
+        if n >= 3 and n % 3 == 0:
+            store.delete([f"w{n - 3}-{i}" for i in range(100)])
+        n += 1
+    print(n)
+    """
+)
+READER = PRELUDE + textwrap.dedent(
+    """
+    store = Store.open(settings, "test-embedder", 64)
+    hits = store.query(vectors(1)[0], 24)
+    got = store.fetch([i for i, _ in hits], embeddings=True)
+    assert len(hits) == 24 and len(got["ids"]) == 24, (len(hits), len(got["ids"]))
+    print("ok")
+    """
+)
+
+
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    created = run_script(CREATE, str(data), "1")
+    assert created.returncode == 0, created.stderr
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(data), "2", str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)  # the writer is past its imports and writing
+        outcomes = []
+        for seed in range(3, 11):
+            read = run_script(READER, str(data), str(seed))
+            outcomes.append((read.returncode, read.stdout.strip(), read.stderr.strip()[-300:]))
+            assert writer.poll() is None, writer.communicate()[1]  # the reads overlapped the writes
+    finally:
+        stop.touch()
+        out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
+    assert int(out) >= 3  # it really wrote between the reads
+    assert outcomes == [(0, "ok", "")] * 8
+
+
+def test_the_lock_excludes_other_processes_and_dies_with_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from localgpt.chroma_lock import chroma_lock\n"
+            "with chroma_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)",
+            str(data),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(BusyError, match="index is busy"), chroma_lock(data, wait_s=0.3):
+            pass
+        os.kill(holder.pid, signal.SIGKILL)  # flock goes with the process: no stale lock
+        holder.wait()
+        with chroma_lock(data, wait_s=5):
+            assert lock_path(data).exists()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def test_the_lock_is_reentrant_in_one_thread(tmp_path: Path) -> None:
+    with chroma_lock(tmp_path, wait_s=0.3):
+        with chroma_lock(tmp_path, wait_s=0.3):  # a Store call inside Store.open must not deadlock
+            pass
+        with chroma_lock(tmp_path, wait_s=0.3):
+            pass
