@@ -1,5 +1,7 @@
 """Answer quality through `localgpt eval`, for the bundled model and the stronger bench models.
 
+By default the questions are the held-out split of the dev set (48 of 139, split by id hash in
+`tune.py`): nothing was tuned on them, and answering all 139 twice takes over an hour on 2 cores.
 The dev corpus is ingested once (shipped defaults) into a temp data dir; then one retrieval-only
 eval, and one full eval (retrieve, answer, score) per model, all over the same index:
 
@@ -8,7 +10,8 @@ eval, and one full eval (retrieve, answer, score) per model, all over the same i
   `../shared/tools/bench-models.sh bench/models` (sha256-checked). They are benchmark models
   only, never a runtime dependency.
 
-    .venv/bin/python bench/answer_bench.py                        # every model found
+    .venv/bin/python bench/answer_bench.py                        # every model found, held-out split
+    .venv/bin/python bench/answer_bench.py --split all            # all 139 questions
     .venv/bin/python bench/answer_bench.py --models smollm2,qwen0.5b
     .venv/bin/python bench/answer_bench.py --quick                # first 12 questions
 """
@@ -55,6 +58,18 @@ def run_eval(data_dir: Path, questions: Path, limit: int | None, *extra: str | P
     return report
 
 
+def pick(questions: Path, split: str, out: Path) -> Path:
+    if split == "all":
+        return questions
+    from tune import split_of
+
+    lines = questions.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and split_of(json.loads(line)["id"]) == split]
+    out.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    log(f"{len(kept)} of {len(lines)} questions in the {split} split")
+    return out
+
+
 def brief(details: Path) -> list[dict[str, Any]]:
     """Per question: what was answered and where the gold chunk ranked; sources left out (size)."""
     out = []
@@ -74,6 +89,12 @@ def main() -> int:
     )
     parser.add_argument("--questions", type=Path, default=DEV / "questions.jsonl")
     parser.add_argument("--corpus", type=Path, default=DEV / "corpus")
+    parser.add_argument(
+        "--split",
+        choices=("holdout", "all"),
+        default="holdout",
+        help="questions: tune.py's held-out split, or all",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
     names = args.models.split(",") if args.models else list(MODELS)
@@ -93,6 +114,7 @@ def main() -> int:
     results: dict[str, Any] = {"models": {}}
     with scratch("answers", keep=args.keep) as tmp:
         data = tmp / "data"
+        questions = pick(args.questions, args.split, tmp / "questions.jsonl")
         log(f"ingesting {args.corpus}")
         ingest = run_process(localgpt(data, "ingest", args.corpus, "--quiet", "--json"), cwd=REPO)
         ingest.check((0, 6))  # 6: some files skipped, reported in the JSON
@@ -103,17 +125,21 @@ def main() -> int:
             "skipped": len(ingested["skipped"]),
         }
         log("retrieval-only eval")
-        results["retrieval"] = run_eval(data, args.questions, limit, "--retrieval-only")
+        results["retrieval"] = run_eval(data, questions, limit, "--retrieval-only")
         for name in names:
             log(f"{name}: answering every question")
             details = tmp / f"{name}.jsonl"
             gguf = MODELS[name]
             model = ["--model", str(gguf)] if gguf else []
-            report = run_eval(data, args.questions, limit, "--details", details, *model)
+            report = run_eval(data, questions, limit, "--details", details, *model)
             report["per_question"] = brief(details)
             results["models"][name] = report
             ans = report.get("answer") or {}
             log(f"  accuracy {ans.get('accuracy')}, abstention {report['abstention']}, {report['wall_s']} s")
+            # Saved as it goes (results/answers.partial.json, not shown in the README): a run is long.
+            write_result(
+                "answers", args.quick, {}, results, summarize(results), started, load_before, partial=True
+            )
     summary = summarize(results)
     notes = [
         "one index of the dev corpus (shipped defaults), shared by every row; the eval runs "
@@ -130,7 +156,7 @@ def main() -> int:
         )
         notes.append(f"{LABELS[name]} by kind (accuracy; abstained for unanswerable): {kinds}.")
     params = {"questions": str(args.questions.relative_to(REPO.parent)) if DEV in args.questions.parents
-              else str(args.questions), "limit": limit, "models": names}  # fmt: skip
+              else str(args.questions), "split": args.split, "limit": limit, "models": names}  # fmt: skip
     write_result("answers", args.quick, params, results, summary, started, load_before, notes)
     return 0
 
@@ -139,7 +165,7 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     retrieval = results["retrieval"]
     k = retrieval["k"]
     rows = [
-        row(f"retrieval hit@{k} on the dev set ({retrieval['answerable']} answerable)",
+        row(f"retrieval hit@{k} ({retrieval['answerable']} answerable of {retrieval['questions']} questions)",
             retrieval["retrieval"][f"hit@{k}"]),
         row("retrieval MRR", retrieval["retrieval"]["mrr"]),
     ]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,15 @@ EXAMPLES = ROOT / "examples" / "docs"
 DATA = Path(__file__).resolve().parent / "data"
 
 enforce_offline()
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that must take Ctrl-C as a terminal's foreground job does.
+
+    A shell starts background jobs with SIGINT ignored, Python then installs no handler, and
+    the ignore is inherited: under `make test &` the Ctrl-C tests would see no interrupt at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)

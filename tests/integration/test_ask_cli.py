@@ -21,7 +21,7 @@ import pytest
 
 from localgpt.errors import ExitCode
 from localgpt.prompt import ABSTAIN_TEXT
-from tests.conftest import run_cli
+from tests.conftest import default_sigint, run_cli
 
 pytestmark = pytest.mark.llm
 
@@ -248,6 +248,7 @@ def _popen_ask(data: Path, question: str, max_tokens: int) -> subprocess.Popen[b
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=default_sigint,
     )
 
 

@@ -42,7 +42,7 @@ WRITER = PRELUDE + textwrap.dedent(
     import pathlib, time
     store = Store.open(settings, "test-embedder", 64, create=True)
     stop, n = pathlib.Path(sys.argv[3]), 0
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900  # ended by the stop file; this only bounds a lost test
     while not stop.exists() and time.monotonic() < deadline:
         ids = [f"w{n}-{i}" for i in range(200)]
         store.upsert(ids, vectors(200), ["written text"] * 200, [{"source": f"w{n}"}] * 200)

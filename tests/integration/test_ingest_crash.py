@@ -26,7 +26,7 @@ from localgpt.config import load_settings
 from localgpt.errors import ExitCode, NoIndexError
 from localgpt.resources import Resources
 from localgpt.store import Store
-from tests.conftest import run_cli
+from tests.conftest import default_sigint, run_cli
 
 # 45 text files, ~720 chunks: a clean ingest takes tens of seconds here, so there is time to kill it.
 CORPUS = Path("/work/shared/eval/dev/corpus/mercurial")
@@ -130,6 +130,7 @@ def start_ingest(data_dir: Path, path: Path, log: Path, *args: str) -> subproces
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,  # its own process group, as a shell job would have
+            preexec_fn=default_sigint,
         )
 
 
