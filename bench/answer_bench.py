@@ -161,6 +161,11 @@ def main() -> int:
     return 0
 
 
+def abstention(abst: dict[str, Any]) -> str:
+    precision = "never abstained" if abst["precision"] is None else f"precision {abst['precision']:.3g}"
+    return f"{abst['recall']:.3g} ({precision})"
+
+
 def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     retrieval = results["retrieval"]
     k = retrieval["k"]
@@ -175,8 +180,7 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
         lat = report["latency_ms"]["total"]
         rows += [
             row(f"{label}: answer accuracy", (report.get("answer") or {}).get("accuracy")),
-            row(f"{label}: abstention precision / recall",
-                f"{abst['precision']} / {abst['recall']}"),
+            row(f"{label}: abstention on unanswerable: recall (precision)", abstention(abst)),
             row(f"{label}: false abstentions (answerable)", abst["false_abstention_rate"]),
             row(f"{label}: citation accuracy", report.get("citation_accuracy")),
             row(f"{label}: latency per question p50 / p95 (s)",

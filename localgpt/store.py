@@ -70,6 +70,8 @@ def open_client(settings: Settings) -> ClientAPI:
         path.mkdir(parents=True, exist_ok=True)
         with chroma_lock(settings.paths.data_dir):
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except LocalGPTError:
+        raise  # busy: the lock's own message
     except Exception as exc:
         # Chroma writes as it opens, so a read-only data dir fails here too: that is no corruption.
         problem = write_problem(path, exc, low_space=False)
@@ -220,8 +222,7 @@ class Store:
             self.collection.delete(where={"source": source})
 
     def ids_for_source(self, source: str) -> list[str]:
-        with self._io(writing=False):
-            return list(self.collection.get(where={"source": source}, include=[])["ids"])
+        return self.ids_where({"source": source})
 
     def ids_where(self, where: dict[str, Any]) -> list[str]:
         with self._io(writing=False):
