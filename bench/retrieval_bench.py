@@ -217,7 +217,7 @@ def main() -> int:
     parser.add_argument("--sizes", help="comma-separated chunk counts (default 10000,100000,1000000)")
     parser.add_argument("--queries", type=int, help="timed queries per size and mode (default 200; quick 30)")
     parser.add_argument(
-        "--budget-min", type=float, default=15.0, help="skip a size estimated to take longer (default 15 min)"
+        "--budget-min", type=float, default=40.0, help="skip a size estimated to take longer (default 40 min)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
