@@ -4,7 +4,7 @@ With the bundled SmolLM2-135M GGUF and an index of examples/docs (built first, n
   (a) cold start: `localgpt ask "Q"` in a fresh process, streaming: time from process start to
       the first byte on stdout, and to exit; against bench/naive_ask.py, which imports every heavy
       library up front and does the same retrieval and generation. Alternating, median of N;
-  (b) generation: tokens/s through `localgpt.llm.LLM.stream` against raw llama-cpp-python
+  (b) generation: tokens/s through `localgpt.llm.llama_cpp.LLM.stream` against raw llama-cpp-python
       (`Llama.create_completion(stream=True)`) on identical prompt tokens and parameters, two
       models in this one process, alternating, median of N;
   (c) `localgpt ask --batch` with Q questions (models load once) against Q separate cold
@@ -110,7 +110,7 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
     """tokens/s of LLM.stream vs raw Llama.create_completion, identical tokens and parameters."""
     import llama_cpp
 
-    from localgpt.llm import load_llm
+    from localgpt.llm.llama_cpp import load_llm
 
     llm = load_llm(settings)
     cfg = settings.llm
@@ -251,8 +251,8 @@ def main() -> int:
     n_questions = args.questions or (2 if args.quick else 10)
     started, load_before = time.perf_counter(), loadavg()
 
-    from localgpt.config import load_settings
-    from localgpt.model_files import bundled_llm_path
+    from localgpt.settings.config import load_settings
+    from localgpt.models.files import bundled_llm_path
 
     model = bundled_llm_path()
     if model is None:

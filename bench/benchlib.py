@@ -119,7 +119,7 @@ def machine() -> dict[str, Any]:
 
 def shipped_config() -> dict[str, Any]:
     """The settings every benchmarked command runs with (config.toml, the shipped defaults)."""
-    from localgpt.config import load_settings
+    from localgpt.settings.config import load_settings
 
     settings = load_settings(str(CONFIG), {}).settings.model_dump(mode="json")
     return {section: settings[section] for section in ("ingest", "embeddings", "retrieval", "llm")}

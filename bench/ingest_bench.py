@@ -138,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
     started, load_before = time.perf_counter(), loadavg()
 
-    from localgpt.model_files import resolve_embedder
+    from localgpt.models.files import resolve_embedder
 
     embedder_name, embedder_dir = resolve_embedder("auto")
     max_seq = json.loads((Path(embedder_dir) / "sentence_bert_config.json").read_text())["max_seq_length"]

@@ -2,9 +2,9 @@
 
 Synthetic chunks: 384-d random unit vectors and short random texts (Zipf-distributed words from
 a made-up vocabulary), inserted in batches of 5000 into a real embedded Chroma collection
-(PersistentClient in a temp dir, cosine HNSW, as `localgpt.store.Store` creates it). The BM25
-index is `localgpt.keyword.KeywordIndex.build` over the same texts. Each query goes through
-`localgpt.retrieval.search` with a stand-in embedder that returns a precomputed vector, once with
+(PersistentClient in a temp dir, cosine HNSW, as `localgpt.index.store.Store` creates it). The BM25
+index is `localgpt.index.keyword.KeywordIndex.build` over the same texts. Each query goes through
+`localgpt.rag.retrieval.search` with a stand-in embedder that returns a precomputed vector, once with
 mode "vector" and once with mode "hybrid" (alternating, after a warm-up), with the default k and
 fetch_k. Chroma's own `collection.query` and the BM25 search alone are timed too, to split the cost.
 
@@ -33,7 +33,7 @@ BATCH = 5000
 VOCAB = 20000
 SEED = 20251123
 
-from localgpt.config import RetrievalSettings  # noqa: E402
+from localgpt.settings.config import RetrievalSettings  # noqa: E402
 
 DEFAULTS = RetrievalSettings()  # the shipped k, fetch_k, keyword weight
 
@@ -127,9 +127,9 @@ def bench_size(n: int, corpus: Corpus, queries: int, warmup: int, tmp: Path) -> 
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from localgpt.keyword import KeywordIndex
-    from localgpt.retrieval import search
-    from localgpt.store import Store
+    from localgpt.index.keyword import KeywordIndex
+    from localgpt.rag.retrieval import search
+    from localgpt.index.store import Store
 
     path = tmp / f"chroma-{n}"
     client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
@@ -293,7 +293,7 @@ def main() -> int:
     notes = [
         "ratio = hybrid latency / vector-only latency: the overhead of adding BM25 and fusion "
         "(lower is better; 1.0 means free).",
-        "both modes run the whole of localgpt.retrieval.search: Chroma query, fusion, fetch of the "
+        "both modes run the whole of localgpt.rag.retrieval.search: Chroma query, fusion, fetch of the "
         "fused chunks with their vectors, scoring. The embedder is a stand-in, so no embedding cost.",
         f"chroma_query and bm25_search are the two retrievers alone, with fetch_k={DEFAULTS.fetch_k}; "
         f"both modes return k={DEFAULTS.k} chunks.",

@@ -60,8 +60,8 @@ def load_docs(corpus: Path) -> list[tuple[Any, str]]:
 
 
 def build_index(name: str, docs: list[tuple[Any, str]], splitter: Any, settings: Any, embedder: Any) -> Any:
-    from localgpt.keyword import KeywordIndex
-    from localgpt.store import Store
+    from localgpt.index.keyword import KeywordIndex
+    from localgpt.index.store import Store
 
     chunks: list[tuple[str, str, dict[str, Any]]] = []
     for file_docs, sha in docs:
@@ -105,8 +105,8 @@ def classic_splitter() -> Any:
 
 
 def evaluate(questions: list[Any], store: Any, keyword: Any, embedder: Any, retrieval: Any) -> list[Any]:
-    from localgpt.evaluation import Result, Retrieved
-    from localgpt.retrieval import search
+    from localgpt.evaluation.metrics import Result, Retrieved
+    from localgpt.rag.retrieval import search
 
     results = []
     for q in questions:
@@ -156,9 +156,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one small sub-corpus, one config")
     args = parser.parse_args()
 
-    from localgpt.config import load_settings
-    from localgpt.embeddings import Embedder
-    from localgpt.evaluation import load_questions, score
+    from localgpt.settings.config import load_settings
+    from localgpt.embed.embedder import Embedder
+    from localgpt.evaluation.metrics import load_questions, score
 
     questions = load_questions(args.questions)
     offtopic_qs = load_questions(OFFTOPIC)

@@ -18,11 +18,11 @@ from ingest.plan import Plan, Work, make_plan
 from ingest.scan import scan
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode
-from localgpt.manifest import FileRecord
+from localgpt.index.manifest import FileRecord
 
 if TYPE_CHECKING:
-    from localgpt.resources import Resources
-    from localgpt.store import Store
+    from localgpt.rag.resources import Resources
+    from localgpt.index.store import Store
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
 IGNORED_REASONS = ("binary file",)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.scan import FileInfo
-from localgpt.manifest import FileRecord
+from localgpt.index.manifest import FileRecord
 
 HASH_BLOCK = 1 << 20
 

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from ingest.pipeline import Summary
 from ingest.plan import Plan
-from localgpt.paths import shown
+from localgpt.settings.display import shown
 
 
 class PlainReporter:

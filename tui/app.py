@@ -19,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from localgpt.errors import LocalGPTError, NoIndexError
-from localgpt.rag import RAG, ChatSession
-from localgpt.resources import Resources
+from localgpt.rag.answer import RAG, ChatSession
+from localgpt.rag.resources import Resources
 from tui.chats import Chat, ChatStore, Turn
 from tui.collections import CollectionResources, list_collections
 from tui.external import ViewTarget, command, prepare, program
@@ -48,8 +48,8 @@ from tui.widgets.sources import SourceList
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
-    from localgpt.config import Settings
-    from localgpt.rag import Source
+    from localgpt.settings.config import Settings
+    from localgpt.rag.answer import Source
 
 
 class LocalGPTApp(App[None]):

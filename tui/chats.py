@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localgpt.rag import Answer, Source
+from localgpt.rag.answer import Answer, Source
 
 FORMAT_VERSION = 1
 TITLE_CHARS = 60

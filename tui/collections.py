@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from localgpt.resources import Resources
+from localgpt.rag.resources import Resources
 
 if TYPE_CHECKING:
-    from localgpt.embeddings import Embedder
-    from localgpt.llm import LLM
+    from localgpt.embed.embedder import Embedder
+    from localgpt.llm.llama_cpp import LLM
 
 
 class CollectionResources(Resources):
@@ -36,7 +36,7 @@ class CollectionResources(Resources):
 
 def list_collections(resources: Resources) -> list[tuple[str, int, int]]:
     """(name, files, chunks) of every collection with files, plus the current one."""
-    from localgpt.manifest import Manifest
+    from localgpt.index.manifest import Manifest
 
     path = resources.data_dir / "manifest.sqlite"
     current = resources.settings.store.collection

@@ -12,7 +12,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from ingest.pipeline import Summary
-    from localgpt.rag import Answer, Source
+    from localgpt.rag.answer import Answer, Source
 
 
 class ModelReady(Message):

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from ingest.splitter import chunk_id
 
 if TYPE_CHECKING:
-    from localgpt.rag import Source
-    from localgpt.store import Store
+    from localgpt.rag.answer import Source
+    from localgpt.index.store import Store
 
 # Shorter shared runs than this are coincidence, not the splitter's overlap.
 MIN_OVERLAP = 12

@@ -21,7 +21,7 @@ class AppContext:
 
     def load(self, **flags: Any) -> Any:
         """Build the frozen settings: command flags (dotted keys) win over everything."""
-        from localgpt.config import load_settings
+        from localgpt.settings.config import load_settings
 
         return load_settings(self.config_path, {**self.overrides, **flags})
 

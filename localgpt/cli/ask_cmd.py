@@ -38,8 +38,8 @@ def ask_command(
     The answer streams to stdout; the sources follow on stderr. Exit codes: 0 answered,
     3 not found in the documents, 4 no index, 5 model missing, 2 bad config, 130 interrupted.
     """
-    from localgpt.rag import RAG
-    from localgpt.resources import Resources
+    from localgpt.rag.answer import RAG
+    from localgpt.rag.resources import Resources
 
     flags = {"store.collection": collection, "llm.model": model, "retrieval.k": k, "retrieval.mmr": mmr}
     settings = app.load(**flags).settings

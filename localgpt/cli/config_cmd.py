@@ -14,7 +14,7 @@ from localgpt.cli.app import AppContext, cli, pass_app
 @pass_app
 def config_command(app: AppContext, as_json: bool) -> int:
     """Show the effective settings and the source of each value."""
-    from localgpt.config import effective_items
+    from localgpt.settings.config import effective_items
 
     loaded = app.load()
     items = effective_items(loaded)

@@ -48,8 +48,8 @@ def eval_command(
     details: Path | None,
 ) -> int:
     """Score retrieval (hit@1, hit@k, MRR), answers, abstention, citations and latency."""  # fmt: skip
-    from localgpt.eval_run import evaluate, ingest_corpus
-    from localgpt.evaluation import load_questions, score
+    from localgpt.evaluation.run import evaluate, ingest_corpus
+    from localgpt.evaluation.metrics import load_questions, score
 
     try:
         qs = load_questions(questions)
@@ -82,7 +82,7 @@ def eval_command(
 
 
 def _detail(r: Any) -> dict[str, Any]:
-    from localgpt.evaluation import first_hit_rank
+    from localgpt.evaluation.metrics import first_hit_rank
 
     return {
         "id": r.question.id,

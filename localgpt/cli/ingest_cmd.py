@@ -44,7 +44,7 @@ def ingest_command(
     from ingest.lock import IngestLock
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter, RichReporter, print_summary
-    from localgpt.resources import Resources
+    from localgpt.rag.resources import Resources
 
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
@@ -78,11 +78,11 @@ def _drop(res: object) -> None:
     import shutil
 
     from localgpt.errors import CorruptIndexError
-    from localgpt.keyword import keyword_dir
-    from localgpt.manifest import set_aside as set_manifest_aside
-    from localgpt.resources import Resources
-    from localgpt.store import chroma_dir, drop_collection
-    from localgpt.store import set_aside as set_store_aside
+    from localgpt.index.keyword import keyword_dir
+    from localgpt.index.manifest import set_aside as set_manifest_aside
+    from localgpt.rag.resources import Resources
+    from localgpt.index.store import chroma_dir, drop_collection
+    from localgpt.index.store import set_aside as set_store_aside
 
     assert isinstance(res, Resources)
     settings = res.settings
@@ -121,8 +121,8 @@ def _drop(res: object) -> None:
 @pass_app
 def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
     """List the indexed files with their chunk and page counts."""
-    from localgpt.paths import shown
-    from localgpt.resources import Resources
+    from localgpt.settings.display import shown
+    from localgpt.rag.resources import Resources
 
     settings = app.load(**{"store.collection": collection}).settings
     records = Resources(settings).manifest.all()
@@ -158,8 +158,8 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
     from ingest.lock import IngestLock
-    from localgpt.paths import shown
-    from localgpt.resources import Resources
+    from localgpt.settings.display import shown
+    from localgpt.rag.resources import Resources
 
     settings = app.load(**{"store.collection": collection}).settings
     res = Resources(settings)

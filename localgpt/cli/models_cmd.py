@@ -15,8 +15,8 @@ from localgpt.cli.app import AppContext, cli, pass_app
 from localgpt.errors import ExitCode, ModelError, UsageError
 
 if TYPE_CHECKING:
-    from localgpt.catalogue import CatalogueEntry
-    from localgpt.config import Settings
+    from localgpt.models.catalogue import CatalogueEntry
+    from localgpt.settings.config import Settings
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -37,7 +37,7 @@ def models_group() -> None:
 
 
 def _active(settings: Settings) -> tuple[Path | None, str | None]:
-    from localgpt.model_files import resolve_llm_model
+    from localgpt.models.files import resolve_llm_model
 
     try:
         return resolve_llm_model(settings.llm.model, settings.paths.models_dir).resolve(), None
@@ -46,9 +46,9 @@ def _active(settings: Settings) -> tuple[Path | None, str | None]:
 
 
 def _rows(settings: Settings) -> dict[str, Any]:
-    from localgpt.catalogue import load_catalogue
-    from localgpt.model_files import bundled_llm_path, local_ggufs
-    from localgpt.pull import part_path
+    from localgpt.models.catalogue import load_catalogue
+    from localgpt.models.files import bundled_llm_path, local_ggufs
+    from localgpt.models.pull import part_path
 
     models_dir = settings.paths.models_dir
     active, active_error = _active(settings)
@@ -109,7 +109,7 @@ def _rows(settings: Settings) -> dict[str, Any]:
 @pass_app
 def list_command(app: AppContext, as_json: bool) -> int:
     """The catalogue and the local GGUF files, with sizes; * marks the active model."""
-    from localgpt.doctor import human_size
+    from localgpt.doctor.checks import human_size
 
     settings = app.load().settings
     rows = _rows(settings)
@@ -150,7 +150,7 @@ class _Plain:
         self.next_step = 0
 
     def __call__(self, done: int, total: int | None) -> None:
-        from localgpt.doctor import human_size
+        from localgpt.doctor.checks import human_size
 
         if not total:
             return
@@ -221,8 +221,8 @@ def pull_command(
     """
     from dataclasses import replace
 
-    from localgpt.catalogue import load_catalogue, resolve_pull
-    from localgpt.pull import hub_endpoint, pull
+    from localgpt.models.catalogue import load_catalogue, resolve_pull
+    from localgpt.models.pull import hub_endpoint, pull
 
     settings = app.load().settings
     models_dir = settings.paths.models_dir
@@ -273,8 +273,8 @@ def pull_command(
 
 def _target(name: str, settings: Settings) -> tuple[str, Path, CatalogueEntry | None]:
     """(value for [llm] model, the file, its catalogue entry) for NAME, which must exist locally."""
-    from localgpt.catalogue import find_entry, load_catalogue
-    from localgpt.model_files import bundled_llm_path, resolve_llm_model
+    from localgpt.models.catalogue import find_entry, load_catalogue
+    from localgpt.models.files import bundled_llm_path, resolve_llm_model
 
     models_dir = settings.paths.models_dir
     entry = find_entry(name, load_catalogue(models_dir))
@@ -299,7 +299,7 @@ def _config_target(app: AppContext) -> Path:
     """The config file in use; with none, the user config file (created)."""
     import platformdirs
 
-    from localgpt.config import CONFIG_NAME, find_config_file
+    from localgpt.settings.config import CONFIG_NAME, find_config_file
 
     found = find_config_file(app.config_path)
     return found or Path(platformdirs.user_config_dir("localgpt")) / CONFIG_NAME
@@ -314,8 +314,8 @@ def use_command(app: AppContext, name: str) -> int:
     NAME is a catalogue name, a file name in models_dir, a path to a .gguf, or 'auto'. The file
     must be there already (`localgpt models pull NAME`). Comments and other keys are kept.
     """
-    from localgpt.config_edit import set_keys
-    from localgpt.gguf import read_gguf
+    from localgpt.settings.edit import set_keys
+    from localgpt.models.gguf import read_gguf
 
     settings = app.load().settings
     value, path, entry = _target(name, settings)
@@ -339,9 +339,9 @@ def use_command(app: AppContext, name: str) -> int:
 @pass_app
 def remove_command(app: AppContext, name: str, yes: bool) -> int:
     """Delete a downloaded model file (and its partial download) from models_dir."""
-    from localgpt.catalogue import find_entry, load_catalogue
-    from localgpt.doctor import human_size
-    from localgpt.pull import part_path
+    from localgpt.models.catalogue import find_entry, load_catalogue
+    from localgpt.doctor.checks import human_size
+    from localgpt.models.pull import part_path
 
     settings = app.load().settings
     models_dir = settings.paths.models_dir

@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.prompt import ABSTAIN_TEXT
+from localgpt.rag.prompt import ABSTAIN_TEXT
 from tests.conftest import default_sigint, run_cli
 
 pytestmark = pytest.mark.llm

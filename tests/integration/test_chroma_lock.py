@@ -1,7 +1,7 @@
-"""Reading an embedded Chroma folder while another process writes to it, through localgpt.store.
+"""Reading an embedded Chroma folder while another process writes to it, through localgpt.index.store.
 
 Without the cross-process lock most such reads failed or crashed with SIGSEGV (see
-localgpt/chroma_lock.py); these run a real writer process against real reader processes.
+localgpt/index/locks.py); these run a real writer process against real reader processes.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.chroma_lock import chroma_lock, lock_path
+from localgpt.index.locks import chroma_lock, lock_path
 from localgpt.errors import BusyError
 
 PRELUDE = textwrap.dedent(
     """
     import sys, numpy as np
-    from localgpt.config import load_settings
-    from localgpt.store import Store
+    from localgpt.settings.config import load_settings
+    from localgpt.index.store import Store
     settings = load_settings(None, {"paths.data_dir": sys.argv[1]}).settings
     rng = np.random.default_rng(int(sys.argv[2]))
     def vectors(n):
@@ -99,7 +99,7 @@ def test_the_lock_excludes_other_processes_and_dies_with_them(tmp_path: Path) ->
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from localgpt.chroma_lock import chroma_lock\n"
+            "import sys, time; from pathlib import Path; from localgpt.index.locks import chroma_lock\n"
             "with chroma_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)",
             str(data),
         ],

@@ -122,7 +122,7 @@ def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_pa
 KEYWORD_ROLE = r"""
 import json, sys, time
 from pathlib import Path
-from localgpt.keyword import KeywordIndex
+from localgpt.index.keyword import KeywordIndex
 
 role, folder, seconds = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 end = time.monotonic() + seconds

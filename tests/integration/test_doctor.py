@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.model_files import bundled_llm_path
+from localgpt.models.files import bundled_llm_path
 from tests.conftest import EXAMPLES, run_cli
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.evaluation import contains_answer, load_questions
-from localgpt.prompt import ABSTAIN_TEXT
+from localgpt.evaluation.metrics import contains_answer, load_questions
+from localgpt.rag.prompt import ABSTAIN_TEXT
 from tests.conftest import EXAMPLES, run_cli
 
 QUESTIONS = EXAMPLES.parent / "questions.jsonl"

@@ -24,7 +24,7 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from localgpt.errors import ExitCode
-from localgpt.manifest import Manifest
+from localgpt.index.manifest import Manifest
 from tests.conftest import EXAMPLES, ROOT, run_cli
 from tests.integration.test_ingest_sync import Index, assert_consistent, read_index
 

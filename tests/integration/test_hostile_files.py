@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.config import load_settings
+from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
-from localgpt.model_files import bundled_llm_path
-from localgpt.prompt import SYSTEM_PROMPT, fit_prompt
-from localgpt.rag import RAG
-from localgpt.resources import Resources
+from localgpt.models.files import bundled_llm_path
+from localgpt.rag.prompt import SYSTEM_PROMPT, fit_prompt
+from localgpt.rag.answer import RAG
+from localgpt.rag.resources import Resources
 from tests.conftest import ROOT, run_cli
 from tests.integration.test_ingest_sync import assert_consistent, read_index
 
@@ -160,7 +160,7 @@ def test_injected_instructions_stay_quoted_context(injected: Path) -> None:
     try:
         sources = RAG(res).retrieve(INJECTION_QUESTION)
         assert Path(sources[0].source).name == "memo.txt"
-        from localgpt.prompt import ContextChunk
+        from localgpt.rag.prompt import ContextChunk
 
         chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         llm = res.llm

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.model_files import bundled_llm_path
+from localgpt.models.files import bundled_llm_path
 from tests.conftest import EXAMPLES, run_cli
 from tests.integration.test_chroma_server import free_port, stop, wait_until_up
 from tests.integration.test_faults import build_index

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.catalogue import PullSpec
+from localgpt.models.catalogue import PullSpec
 from localgpt.errors import ExitCode, NetworkError
-from localgpt.model_files import bundled_llm_path
+from localgpt.models.files import bundled_llm_path
 from tests.conftest import run_cli
 
 BUNDLED = bundled_llm_path()
@@ -335,7 +335,7 @@ def test_offline_pull_fails_fast_and_clearly(project: Path, endpoint: str) -> No
 def test_a_silent_server_times_out_instead_of_hanging(
     tmp_path: Path, hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from localgpt import pull
+    from localgpt.models import pull
 
     hub.stall = True
     monkeypatch.setattr(pull, "READ_TIMEOUT_S", 0.5)

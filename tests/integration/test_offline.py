@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.config import load_settings
-from localgpt.model_files import bundled_llm_path
+from localgpt.settings.config import load_settings
+from localgpt.models.files import bundled_llm_path
 from localgpt.offline import enforce_offline
-from localgpt.store import open_client
+from localgpt.index.store import open_client
 from tests.conftest import EXAMPLES, ROOT
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"
@@ -99,7 +99,7 @@ codes["ingest"] = main(["--data-dir", data, "ingest", docs, "--quiet"])
 codes["ask"] = main(["--data-dir", data, "ask", question])
 sys.stdout.flush()
 
-from localgpt.config import load_settings
+from localgpt.settings.config import load_settings
 from tui.app import LocalGPTApp
 
 async def chat():

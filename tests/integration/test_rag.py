@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.config import Settings
-from localgpt.llm import LLM, Completion
-from localgpt.prompt import ABSTAIN_TEXT
-from localgpt.rag import RAG, ChatSession, Source
-from localgpt.resources import Resources
+from localgpt.settings.config import Settings
+from localgpt.llm.llama_cpp import LLM, Completion
+from localgpt.rag.prompt import ABSTAIN_TEXT
+from localgpt.rag.answer import RAG, ChatSession, Source
+from localgpt.rag.resources import Resources
 
 pytestmark = pytest.mark.llm
 
@@ -72,7 +72,7 @@ def test_retrieval_finds_the_right_page_and_respects_k_and_glob(rag: RAG) -> Non
 
 
 def test_the_langchain_retriever_gives_the_same_chunks(rag: RAG) -> None:
-    from localgpt.retrieval import HybridRetriever
+    from localgpt.rag.retrieval import HybridRetriever
 
     res = rag.res
     retriever = HybridRetriever(

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-import localgpt.llm
-from localgpt.config import Settings, load_settings
+import localgpt.llm.llama_cpp
+from localgpt.settings.config import Settings, load_settings
 from tests.conftest import EXAMPLES
 
 # Short, repeatable answers: greedy decoding, a fixed seed and thread count, no GPU.
@@ -101,12 +101,12 @@ class TokenGate:
 @pytest.fixture
 def token_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenGate]:
     gate = TokenGate(after=3)
-    real_drain = localgpt.llm.drain
+    real_drain = localgpt.llm.llama_cpp.drain
 
     def drain(events: Any, result: Any, on_token: Any, cancel: Any) -> None:
         real_drain(events, result, gate.wrap(on_token), cancel)
 
-    monkeypatch.setattr(localgpt.llm, "drain", drain)
+    monkeypatch.setattr(localgpt.llm.llama_cpp, "drain", drain)
     yield gate
     gate.released.set()  # never leave a generation thread waiting
 

@@ -11,8 +11,8 @@ import pytest
 from textual.widgets import Log, ProgressBar
 
 from localgpt.errors import ModelError
-from localgpt.rag import RAG, ChatSession
-from localgpt.resources import Resources
+from localgpt.rag.answer import RAG, ChatSession
+from localgpt.rag.resources import Resources
 from tests.tui.conftest import QUESTION, ask, make_settings, wait_idle, wait_until
 from tui.app import LocalGPTApp
 from tui.screens.collections import CollectionsScreen

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.resources import Resources
+from localgpt.rag.resources import Resources
 from tests.tui.conftest import QUESTION, TokenGate, ask, make_settings, wait_idle, wait_until
 from tui.app import LocalGPTApp
 from tui.screens.chats import ChatsScreen

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.rag import Answer, Source
-from localgpt.resources import Resources
+from localgpt.rag.answer import Answer, Source
+from localgpt.rag.resources import Resources
 from tests.conftest import EXAMPLES
 from tests.tui.conftest import make_settings
 from tui.chats import Chat, ChatStore, Turn

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from localgpt.chat_format import (
+from localgpt.llm.chat_format import (
     NAMED,
     Message,
     pick_renderer,
@@ -15,8 +15,8 @@ from localgpt.chat_format import (
     render_vicuna,
     template_renderer,
 )
-from localgpt.gguf import read_gguf
-from localgpt.model_files import bundled_llm_path
+from localgpt.models.gguf import read_gguf
+from localgpt.models.files import bundled_llm_path
 
 SYSTEM: Message = {"role": "system", "content": "S"}
 ONE_TURN: list[Message] = [SYSTEM, {"role": "user", "content": "U"}]

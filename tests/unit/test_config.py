@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from localgpt.config import effective_items, find_config_file, load_settings
+from localgpt.settings.config import effective_items, find_config_file, load_settings
 from localgpt.errors import ConfigError, ExitCode
 from tests.conftest import run_cli
 

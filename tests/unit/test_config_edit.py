@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.config_edit import edit, set_keys
+from localgpt.settings.edit import edit, set_keys
 from localgpt.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.evaluation import (
+from localgpt.evaluation.metrics import (
     Question,
     Result,
     Retrieved,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from localgpt.keyword import KeywordIndex, fresh_index, keyword_dir, keyword_text, tokenize
+from localgpt.index.keyword import KeywordIndex, fresh_index, keyword_dir, keyword_text, tokenize
 
 ENTRIES: list[tuple[str, str, dict[str, Any]]] = [
     ("tank", "The water tank holds 1.8 litres.", {"source": "/d/aurora-k7-manual.pdf", "page": 2}),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode, ModelError
-from localgpt.model_files import (
+from localgpt.models.files import (
     BUNDLED_LLM_FILE,
     bundled_llm_path,
     check_gguf,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.config import Settings
-from localgpt.llm import LLM
-from localgpt.prompt import (
+from localgpt.settings.config import Settings
+from localgpt.llm.llama_cpp import LLM
+from localgpt.rag.prompt import (
     ABSTAIN_TEXT,
     SYSTEM_PROMPT,
     BuiltPrompt,
@@ -24,8 +24,8 @@ from localgpt.prompt import (
     format_context,
     user_message,
 )
-from localgpt.rag import Source
-from localgpt.resources import Resources
+from localgpt.rag.answer import Source
+from localgpt.rag.resources import Resources
 
 N_CTX = 512
 MAX_TOKENS = 48

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from localgpt.retrieval import match_sources, mmr, rrf
+from localgpt.rag.retrieval import match_sources, mmr, rrf
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from localgpt.config import StoreSettings
+from localgpt.settings.config import StoreSettings
 
 
 def valid_collection(name: str) -> str | None:

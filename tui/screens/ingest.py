@@ -16,13 +16,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Log, ProgressBar
 
 from localgpt.errors import LocalGPTError
-from localgpt.paths import shown
+from localgpt.settings.display import shown
 from tui.messages import IngestDone, IngestFailed, IngestPlanned, IngestProgress
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
     from ingest.plan import Plan
-    from localgpt.resources import Resources
+    from localgpt.rag.resources import Resources
 
 
 def ingest_folder(resources: Resources, folder: Path, reporter: Reporter) -> Summary:

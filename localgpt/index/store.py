@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from localgpt.chroma_lock import chroma_lock
-from localgpt.disk import write_problem
+from localgpt.index.locks import chroma_lock
+from localgpt.index.disk import write_problem
 from localgpt.errors import (
     CorruptIndexError,
     IndexMismatchError,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
-    from localgpt.config import Settings
+    from localgpt.settings.config import Settings
 
 SCHEMA_VERSION = 1
 PAGE = 2000

@@ -13,11 +13,11 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localgpt.doctor import REBUILD_FIX, Check, embedder_dimension
+from localgpt.doctor.checks import REBUILD_FIX, Check, embedder_dimension
 from localgpt.errors import ExitCode
 
 if TYPE_CHECKING:
-    from localgpt.config import Settings
+    from localgpt.settings.config import Settings
 
 
 def _ingest_running(settings: Settings) -> bool:
@@ -120,7 +120,7 @@ def check_index(settings: Settings) -> Iterator[Check]:
     if manifest is None:
         return
     try:
-        from localgpt.store import embedded_lock
+        from localgpt.index.store import embedded_lock
 
         with embedded_lock(settings):
             stored = _collection_ids(collection)
@@ -191,7 +191,7 @@ def _chroma(settings: Settings) -> Generator[Check, None, Any]:
     name = settings.store.collection
     where = settings.store.url or str(settings.paths.data_dir / "chroma")
     try:
-        from localgpt.store import embedded_lock, open_client
+        from localgpt.index.store import embedded_lock, open_client
 
         if not settings.store.url and not (settings.paths.data_dir / "chroma" / "chroma.sqlite3").is_file():
             raise FileNotFoundError(f"{where}/chroma.sqlite3 is missing")
@@ -227,7 +227,7 @@ def _chroma(settings: Settings) -> Generator[Check, None, Any]:
 
 
 def _embedder_vs_index(settings: Settings, collection: Any) -> Iterator[Check]:
-    from localgpt.model_files import resolve_embedder
+    from localgpt.models.files import resolve_embedder
 
     meta = collection.metadata or {}
     recorded, recorded_dim = str(meta.get("embedder", "")), int(meta.get("dimension", 0) or 0)

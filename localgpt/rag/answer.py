@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localgpt.paths import shown
-from localgpt.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
+from localgpt.settings.display import shown
+from localgpt.rag.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-    from localgpt.resources import Resources
+    from localgpt.rag.resources import Resources
 
 CONDENSE_SYSTEM = (
     "Rewrite the follow-up question so it can be understood without the conversation: "
@@ -79,7 +79,7 @@ class RAG:
 
     def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
         from localgpt.errors import NoIndexError
-        from localgpt.retrieval import match_sources, search
+        from localgpt.rag.retrieval import match_sources, search
 
         store = self.res.store()
         if store.count() == 0:
@@ -165,7 +165,7 @@ class RAG:
         )
 
     def _model_name(self) -> str:
-        from localgpt.model_files import resolve_llm_model
+        from localgpt.models.files import resolve_llm_model
 
         try:
             return resolve_llm_model(self.settings.llm.model, self.settings.paths.models_dir).name
@@ -213,7 +213,7 @@ def _words(text: str) -> set[str]:
 
 def _content(words: set[str]) -> set[str]:
     """Words that carry the topic, plural 's' folded: 'pages' and 'page' are the same topic."""
-    from localgpt.keyword import STOPWORDS
+    from localgpt.index.keyword import STOPWORDS
 
     return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words - STOPWORDS}
 

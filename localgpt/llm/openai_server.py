@@ -12,12 +12,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from localgpt.chat_format import Message, Rendered, render_chatml
+from localgpt.llm.chat_format import Message, Rendered, render_chatml
 from localgpt.errors import ModelError, NetworkError
-from localgpt.llm import Completion, LoadReport, drain
+from localgpt.llm.llama_cpp import Completion, LoadReport, drain
 
 if TYPE_CHECKING:
-    from localgpt.config import Settings
+    from localgpt.settings.config import Settings
 
 TEMPLATE_MARGIN = 32
 CONNECT_TIMEOUT_S = 5.0
@@ -31,7 +31,7 @@ TOKENIZE_ENDPOINTS = (
 
 
 class OpenAIServerLLM:
-    """Same interface as `localgpt.llm.LLM`; generation happens on the server."""
+    """Same interface as `localgpt.llm.llama_cpp.LLM`; generation happens on the server."""
 
     def __init__(self, settings: Settings) -> None:
         import httpx

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localgpt.disk import write_problem
+from localgpt.index.disk import write_problem
 from localgpt.errors import CorruptIndexError, StorageError
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localgpt.evaluation import Question, Result, Retrieved, cited_sources
+from localgpt.evaluation.metrics import Question, Result, Retrieved, cited_sources
 
 if TYPE_CHECKING:
-    from localgpt.config import Settings
+    from localgpt.settings.config import Settings
 
 EVAL_COLLECTION = "localgpt-eval"
 
@@ -20,7 +20,7 @@ def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
     """Ingest `corpus` into a throwaway data dir; the embedder export is shared, not redone."""
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter
-    from localgpt.resources import Resources
+    from localgpt.rag.resources import Resources
 
     shared = settings.paths.data_dir / "embedders"
     shared.mkdir(parents=True, exist_ok=True)
@@ -37,8 +37,8 @@ def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
 def evaluate(
     settings: Settings, questions: Sequence[Question], retrieval_only: bool, progress: bool = True
 ) -> list[Result]:
-    from localgpt.rag import RAG
-    from localgpt.resources import Resources
+    from localgpt.rag.answer import RAG
+    from localgpt.rag.resources import Resources
 
     rag = RAG(Resources(settings))
     threshold = settings.retrieval.abstain_threshold

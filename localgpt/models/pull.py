@@ -36,7 +36,7 @@ from localgpt.errors import BusyError, ModelError, NetworkError, StorageError
 if TYPE_CHECKING:
     import requests
 
-    from localgpt.catalogue import PullSpec
+    from localgpt.models.catalogue import PullSpec
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CONNECT_TIMEOUT_S = 4.0
@@ -346,7 +346,7 @@ def _verify(spec: PullSpec, part: Path, digest: str, size: int) -> None:
         )
     if spec.size is not None and size != spec.size:
         raise ModelError(f"{spec.file} is {size} bytes, expected {spec.size}; it was deleted")
-    from localgpt.gguf import read_gguf
+    from localgpt.models.gguf import read_gguf
 
     read_gguf(part)  # GGUFError is a ModelError: a HTML page or a cut file is not kept
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from localgpt.errors import ModelError
-from localgpt.model_files import resolve_embedder
-from localgpt.onnx_encoder import OnnxEncoder, UnsupportedExport
+from localgpt.models.files import resolve_embedder
+from localgpt.embed.onnx import OnnxEncoder, UnsupportedExport
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from localgpt.config import EmbeddingsSettings
+    from localgpt.settings.config import EmbeddingsSettings
 
 QUANT_FILE = "model_qint8_{arch}.onnx"
 

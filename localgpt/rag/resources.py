@@ -11,15 +11,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localgpt.model_files import resolve_embedder
+from localgpt.models.files import resolve_embedder
 
 if TYPE_CHECKING:
-    from localgpt.config import Settings
-    from localgpt.embeddings import Embedder
-    from localgpt.keyword import KeywordIndex
-    from localgpt.llm import LLM
-    from localgpt.manifest import Manifest
-    from localgpt.store import Store
+    from localgpt.settings.config import Settings
+    from localgpt.embed.embedder import Embedder
+    from localgpt.index.keyword import KeywordIndex
+    from localgpt.llm.llama_cpp import LLM
+    from localgpt.index.manifest import Manifest
+    from localgpt.index.store import Store
 
 DEFAULT_MAX_TOKENS = 256
 
@@ -50,14 +50,14 @@ class Resources:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from localgpt.embeddings import Embedder
+        from localgpt.embed.embedder import Embedder
 
         with self._lock:
             return Embedder(self.settings.embeddings, self.data_dir / "embedders")
 
     @cached_property
     def manifest(self) -> Manifest:
-        from localgpt.manifest import Manifest
+        from localgpt.index.manifest import Manifest
 
         return Manifest(self.data_dir / "manifest.sqlite", self.settings.store.collection)
 
@@ -66,7 +66,7 @@ class Resources:
         with self._lock:
             if self._store is None:
                 from localgpt.errors import NoIndexError
-                from localgpt.store import Store, chroma_dir
+                from localgpt.index.store import Store, chroma_dir
 
                 folder = chroma_dir(self.settings)
                 if not create and not self.settings.store.url and not folder.is_dir():
@@ -84,7 +84,7 @@ class Resources:
             return self._store
 
     def keyword_index(self) -> KeywordIndex:
-        from localgpt.keyword import fresh_index, keyword_dir
+        from localgpt.index.keyword import fresh_index, keyword_dir
 
         store = self.store()
         return fresh_index(
@@ -98,9 +98,9 @@ class Resources:
     def llm(self) -> LLM:
         with self._lock:
             if self.settings.llm.backend == "openai":
-                from localgpt.llm_openai import OpenAIServerLLM
+                from localgpt.llm.openai_server import OpenAIServerLLM
 
                 return OpenAIServerLLM(self.settings)  # type: ignore[return-value]
-            from localgpt.llm import load_llm
+            from localgpt.llm.llama_cpp import load_llm
 
             return load_llm(self.settings)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from localgpt.errors import ExitCode
 
 if TYPE_CHECKING:
-    from localgpt.config import LoadedConfig, Settings
+    from localgpt.settings.config import LoadedConfig, Settings
 
 Status = Literal["ok", "warn", "fail"]
 REBUILD_FIX = "localgpt ingest --rebuild PATH  (PATH: the folders you ingested)"
@@ -85,7 +85,7 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
         ("offline", check_offline),
     ]
     if loaded is not None:
-        from localgpt.index_health import check_index
+        from localgpt.index.health import check_index
 
         settings = loaded.settings
         probes[3:3] = [
@@ -176,7 +176,7 @@ def _gpu_hint() -> str:
 
 
 def check_llama_cpp(settings: Settings | None) -> Iterator[Check]:
-    from localgpt.llm import GPU_REINSTALL
+    from localgpt.llm.llama_cpp import GPU_REINSTALL
 
     try:
         import llama_cpp
@@ -264,8 +264,8 @@ def human_size(n: int | None) -> str:
 
 def check_model(settings: Settings) -> Iterator[Check]:
     from localgpt.errors import ModelError
-    from localgpt.gguf import read_gguf
-    from localgpt.model_files import resolve_llm_model
+    from localgpt.models.gguf import read_gguf
+    from localgpt.models.files import resolve_llm_model
 
     llm = settings.llm
     if llm.backend == "openai":
@@ -316,7 +316,7 @@ def check_model(settings: Settings) -> Iterator[Check]:
             f"set [llm] n_ctx = {ctx}",
         )
     if not info.has_chat_template and llm.chat_format == "auto":
-        from localgpt.chat_format import pick_renderer
+        from localgpt.llm.chat_format import pick_renderer
 
         guessed, _ = pick_renderer("auto", None, "", "", path.name)
         yield Check(
@@ -353,9 +353,9 @@ def embedder_dimension(folder: Path) -> int | None:
 
 
 def check_embedder(settings: Settings) -> Iterator[Check]:
-    from localgpt.embeddings import _onnx_file
+    from localgpt.embed.embedder import _onnx_file
     from localgpt.errors import ModelError
-    from localgpt.model_files import resolve_embedder
+    from localgpt.models.files import resolve_embedder
 
     emb = settings.embeddings
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from localgpt.chat_format import Message, Rendered
+from localgpt.llm.chat_format import Message, Rendered
 from localgpt.errors import LocalGPTError
 
 ABSTAIN_TEXT = "I couldn't find this in your documents."

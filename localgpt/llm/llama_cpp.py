@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localgpt.chat_format import Message, Rendered, pick_renderer
+from localgpt.llm.chat_format import Message, Rendered, pick_renderer
 from localgpt.errors import ModelError
-from localgpt.gguf import read_gguf
-from localgpt.model_files import resolve_llm_model
+from localgpt.models.gguf import read_gguf
+from localgpt.models.files import resolve_llm_model
 
 if TYPE_CHECKING:
-    from localgpt.config import Settings
+    from localgpt.settings.config import Settings
 
 
 @dataclass
