@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localgpt.rag.answer import Answer, Source
+from localgpt.rag.answer import Answer
+from localgpt.rag.sources import Source
 
 FORMAT_VERSION = 1
 TITLE_CHARS = 60

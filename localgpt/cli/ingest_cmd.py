@@ -79,7 +79,6 @@ def _drop(res: object) -> None:
     import shutil
 
     from localgpt.errors import CorruptIndexError
-    from localgpt.index.keyword import keyword_dir
     from localgpt.index.manifest import set_aside as set_manifest_aside
     from localgpt.index.store import chroma_dir, drop_collection
     from localgpt.index.store import set_aside as set_store_aside
@@ -113,7 +112,7 @@ def _drop(res: object) -> None:
         shutil.rmtree(DataDir(res.data_dir).keyword_root, ignore_errors=True)
     else:
         rows.drop_collection()
-        shutil.rmtree(keyword_dir(res.data_dir, settings.store.collection), ignore_errors=True)
+        shutil.rmtree(DataDir(res.data_dir).keyword(settings.store.collection), ignore_errors=True)
 
 
 @cli.command("sources")

@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from localgpt.settings.layout import DataDir
-
 _WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 STOPWORDS = frozenset(
@@ -221,10 +219,6 @@ class KeywordIndex:
         weights = {t: self._idf.get(t, self._max_idf) for t in terms}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-
-
-def keyword_dir(data_dir: Path, collection: str) -> Path:
-    return DataDir(data_dir).keyword(collection)
 
 
 def fresh_index(

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localgpt.errors import ModelError
+from localgpt.llm.base import ChatModel, Events, LoadReport
 from localgpt.llm.chat_format import Message, Rendered, pick_renderer
 from localgpt.models.files import resolve_llm_model
 from localgpt.models.gguf import read_gguf
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
-
-
-@dataclass
-class Completion:
-    text: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str = ""
-    cancelled: bool = False
-
-
-@dataclass
-class LoadReport:
-    """What the loader did, so doctor, the status bar and `--json` can say it."""
-
-    gpu_layers: int = 0
-    gpu_supported: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 # The exact commands, because "rebuild with CUDA" sends people searching. llama-cpp-python compiles
@@ -55,23 +36,17 @@ def no_gpu_message() -> str:
     )
 
 
-def gpu_offload_supported() -> bool:
-    import llama_cpp
-
-    return bool(llama_cpp.llama_supports_gpu_offload())
-
-
-class LLM:
-    """A loaded GGUF model. Not thread-safe: one generation at a time (guarded by a lock)."""
+class LLM(ChatModel):
+    """A GGUF model loaded in this process by llama-cpp-python. Token counts are exact."""
 
     def __init__(self, llama: Any, path: Path, settings: Settings, report: LoadReport) -> None:
+        super().__init__()
         self._llama = llama
         self.path = path
         self.name = path.name
         self.settings = settings.llm
         self.report = report
         self.n_ctx = int(llama.n_ctx())
-        self.lock = threading.Lock()
         meta = llama.metadata or {}
         bos = self._token_text(llama.token_bos())
         eos = self._token_text(llama.token_eos())
@@ -95,63 +70,29 @@ class LLM:
     def count(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def stream(
+    @contextlib.contextmanager
+    def _events(
         self,
-        prompt_tokens: list[int],
+        messages: Sequence[Message],
+        prompt: str,
         stop: Sequence[str],
         max_tokens: int,
-        on_token: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        messages: Sequence[Message] | None = None,
-    ) -> Completion:
-        """Generate, calling `on_token` for each piece; `cancel` stops it between tokens.
-
-        `messages` is for server backends; in process, the rendered `prompt_tokens` are exact.
-        """
-        result = Completion(prompt_tokens=len(prompt_tokens))
-        with self.lock:
-            chunks: Iterator[Any] = self._llama.create_completion(
-                prompt=prompt_tokens,
-                max_tokens=max_tokens,
-                temperature=self.settings.temperature if temperature is None else temperature,
-                seed=self.settings.seed,
-                repeat_penalty=self.settings.repeat_penalty,
-                stop=list(stop),
-                stream=True,
-            )
-            try:
-                events = (
-                    (c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks
-                )
-                drain(events, result, on_token, cancel)
-            finally:
-                with contextlib.suppress(Exception):
-                    chunks.close()  # type: ignore[attr-defined]
-        return result
-
-
-def drain(
-    events: Iterable[tuple[str, str | None]],
-    result: Completion,
-    on_token: Callable[[str], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    """Collect streamed (piece, finish_reason) events into `result`; stop between two if cancelled."""
-    pieces: list[str] = []
-    for piece, finish in events:
-        if piece:
-            result.completion_tokens += 1
-            pieces.append(piece)
-            if on_token:
-                on_token(piece)
-        if finish:
-            result.finish_reason = finish
-        if cancel is not None and cancel.is_set():
-            result.cancelled = True
-            result.finish_reason = "cancelled"
-            break
-    result.text = "".join(pieces)
+        temperature: float,
+    ) -> Iterator[Events]:
+        chunks: Iterator[Any] = self._llama.create_completion(
+            prompt=self.tokenize(prompt),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=self.settings.seed,
+            repeat_penalty=self.settings.repeat_penalty,
+            stop=list(stop),
+            stream=True,
+        )
+        try:
+            yield ((c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks)
+        finally:
+            with contextlib.suppress(Exception):
+                chunks.close()  # type: ignore[attr-defined]
 
 
 def _threads(configured: int) -> int | None:

@@ -158,13 +158,10 @@ def test_injected_instructions_stay_quoted_context(injected: Path) -> None:
     ).settings
     res = Resources(settings)
     try:
-        sources = RAG(res).retrieve(INJECTION_QUESTION)
-        assert Path(sources[0].source).name == "memo.txt"
-        from localgpt.rag.prompt import ContextChunk
-
-        chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
+        chunks = RAG(res).documents(INJECTION_QUESTION)
+        assert Path(chunks[0].metadata["source"]).name == "memo.txt"
         llm = res.llm
-        built = fit_prompt(INJECTION_QUESTION, chunks, [], llm.render, llm.tokenize, llm.n_ctx, 48)
+        built = fit_prompt(INJECTION_QUESTION, chunks, [], llm.render, llm.count, llm.n_ctx, 48)
     finally:
         res.manifest.close()
         SharedSystemClient.clear_system_cache()

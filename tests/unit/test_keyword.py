@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from localgpt.index.keyword import KeywordIndex, fresh_index, keyword_dir, keyword_text, tokenize
+from localgpt.index.keyword import KeywordIndex, fresh_index, keyword_text, tokenize
+from localgpt.settings.layout import DataDir
 
 ENTRIES: list[tuple[str, str, dict[str, Any]]] = [
     ("tank", "The water tank holds 1.8 litres.", {"source": "/d/aurora-k7-manual.pdf", "page": 2}),
@@ -90,7 +91,7 @@ def test_coverage_is_the_idf_weighted_share_of_query_terms(index: KeywordIndex) 
 
 
 def test_save_load_round_trip_and_fresh_index(tmp_path: Path, index: KeywordIndex) -> None:
-    folder = keyword_dir(tmp_path, "documents")
+    folder = DataDir(tmp_path).keyword("documents")
     assert folder == tmp_path / "keyword" / "documents"
     index.save(folder)
     loaded = KeywordIndex.load(folder)
