@@ -84,7 +84,9 @@ def test_as_retriever_plugs_into_langchain_and_is_the_path_answers_take(
 
     retriever = localgpt.as_retriever(k=3, **{"paths.data_dir": str(settings.paths.data_dir)})
     assert isinstance(retriever, BaseRetriever)
-    where = RunnableLambda(lambda docs: [(Path(d.metadata["source"]).name, d.metadata.get("page")) for d in docs])
+    where = RunnableLambda(
+        lambda docs: [(Path(d.metadata["source"]).name, d.metadata.get("page")) for d in docs]
+    )
     found = (retriever | where).invoke(WATER_Q)  # a user's own LangChain chain
     assert len(found) == 3 and ("aurora-k7-manual.pdf", 2) in found
 
