@@ -42,9 +42,9 @@ def ingest_command(
     re-pointed without re-embedding. Exit codes: 0 all ingested, 6 some files skipped,
     7 nothing could be ingested.
     """
-    from ingest.lock import IngestLock
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter, RichReporter, print_summary
+    from localgpt.index.locks import IngestLock
     from localgpt.rag.resources import Resources
 
     missing = [str(p) for p in paths if not os.path.lexists(p)]
@@ -157,7 +157,7 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 @pass_app
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
-    from ingest.lock import IngestLock
+    from localgpt.index.locks import IngestLock
     from localgpt.rag.resources import Resources
     from localgpt.settings.display import shown
 
