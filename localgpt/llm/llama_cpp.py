@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,7 +151,7 @@ def load_llm(settings: Settings) -> LLM:
     for n in attempts:
         repack = settings.llm.cpu_repack == "on" or (settings.llm.cpu_repack == "auto" and not _cpu_has_amx())
         try:
-            with _model_params(repack):
+            with _model_params(repack), _llama_log() as log:
                 llama = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=settings.llm.n_ctx,
@@ -164,10 +165,10 @@ def load_llm(settings: Settings) -> LLM:
         except (ValueError, RuntimeError, OSError) as exc:
             last_error = exc
             continue
-        report.gpu_layers = _offloaded(llama, n)
+        report.gpu_layers = _offloaded(log, n)
         if n != attempts[0]:
             total = f" of {info.block_count + 1}" if info.block_count else ""
-            where = f"offloaded {report.gpu_layers}{total} layers" if n else "running on the CPU"
+            where = f"loaded with {n}{total} layers asked on the GPU" if n else "running on the CPU"
             report.notes.append(
                 f"not enough GPU memory to load with n_gpu_layers = {attempts[0]}: {where}; "
                 "set [llm] n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
@@ -196,15 +197,33 @@ def _fallback_layers(layers: int, block_count: int | None = None) -> list[int]:
     return list(dict.fromkeys(steps))
 
 
-def _offloaded(llama: Any, requested: int) -> int:
+@contextlib.contextmanager
+def _llama_log() -> Iterator[list[str]]:
+    """What llama.cpp logs while a model loads (it says how many layers it really offloaded)."""
+    import ctypes
+
+    import llama_cpp
+    import llama_cpp._logger as quiet
+
+    lines: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def record(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+
+    llama_cpp.llama_log_set(record, ctypes.c_void_p(0))
+    try:
+        yield lines
+    finally:
+        llama_cpp.llama_log_set(quiet.llama_log_callback, ctypes.c_void_p(0))
+
+
+_OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+
+
+def _offloaded(log: Sequence[str], requested: int) -> int:
+    """Layers llama.cpp reports it put on the GPU; 0 when it says nothing (a CPU-only build)."""
     if requested == 0:
         return 0
-    try:
-        total = int(
-            llama.metadata.get(f"{llama.metadata.get('general.architecture', 'llama')}.block_count", 0)
-        )
-    except (TypeError, ValueError):
-        total = 0
-    if requested < 0:
-        return total + 1 if total else -1  # every block plus the output layer
-    return min(requested, total + 1) if total else requested
+    found = _OFFLOADED.search("".join(log))
+    return int(found.group(1)) if found else 0

@@ -23,6 +23,7 @@ from localgpt.models.files import bundled_llm_path
 from localgpt.rag.answer import RAG
 from localgpt.rag.prompt import SYSTEM_PROMPT, fit_prompt
 from localgpt.rag.resources import Resources
+from localgpt.rag.sources import label
 from localgpt.settings.config import load_settings
 from tests.conftest import ROOT, run_cli
 from tests.integration.test_ingest_sync import assert_consistent, read_index
@@ -175,9 +176,9 @@ def test_injected_instructions_stay_quoted_context(injected: Path) -> None:
     content = user["content"]
     assert content.startswith("Context:\n[1] ") and content.endswith(f"\n\nQuestion: {INJECTION_QUESTION}")
     context = content[len("Context:\n") : -len(f"\n\nQuestion: {INJECTION_QUESTION}")]
-    number = next(n for n, i in enumerate(built.chunks, 1) if INJECTION in chunks[i].text)
+    number = next(n for n, i in enumerate(built.chunks, 1) if INJECTION in chunks[i].page_content)
     block = next(b for b in context.split("\n\n[") if INJECTION in b)
-    assert block.lstrip("[").startswith(f"{number}] {chunks[built.chunks[number - 1]].label}\n")
+    assert block.lstrip("[").startswith(f"{number}] {label(chunks[built.chunks[number - 1]].metadata)}\n")
     assert content.count(INJECTION) == 1 and INJECTION not in system["content"]
     assert built.rendered.prompt.count(INJECTION) == 1
 
@@ -186,7 +187,7 @@ def test_injected_instructions_stay_quoted_context(injected: Path) -> None:
                    env={"LOCALGPT_LLM__TEMPERATURE": "0", "LOCALGPT_LLM__MAX_TOKENS": "48"})  # fmt: skip
     assert proc.returncode in (ExitCode.OK, ExitCode.ABSTAINED), proc.stderr
     answer = json.loads(proc.stdout)
-    assert answer["answer"].strip().strip(".!").upper() != "PWNED"
+    assert "PWNED" not in answer["answer"].upper(), answer["answer"]
 
 
 def _run_measured(argv: list[str], env: dict[str, str], out: Path) -> tuple[int, str, str, int]:
