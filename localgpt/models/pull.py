@@ -191,21 +191,18 @@ def _token() -> str | None:
         return os.environ.get("HF_TOKEN") or None
 
 
-def _hash_existing(part: Path, hasher: Any) -> int:
-    size = 0
+def _hash_existing(part: Path) -> tuple[Any, int]:
+    """The sha256 of what a `.part` already holds (to resume on), and its size."""
     with part.open("rb") as fh:
-        while block := fh.read(CHUNK):
-            hasher.update(block)
-            size += len(block)
-    return size
+        hasher = hashlib.file_digest(fh, "sha256")
+        return hasher, fh.tell()
 
 
 def _transfer(
     spec: PullSpec, url: str, fh: IO[bytes], part: Path, progress: Progress | None
 ) -> tuple[str, int, int]:
     """Fill `part` to the end; return (sha256, size, bytes that were resumed from)."""
-    hasher = hashlib.sha256()
-    offset = _hash_existing(part, hasher)
+    hasher, offset = _hash_existing(part)
     resumed = offset
     response = _get(url, offset)
     with response:

@@ -74,8 +74,8 @@ def test_out_of_gpu_memory_retries_with_fewer_layers(
     # What llama.cpp itself reports, not the number asked for: this CPU-only build offloads none.
     assert llm.report.gpu_layers == 0
     assert llm.report.notes == [
-        "not enough GPU memory to load with n_gpu_layers = -1: loaded with 7 of 31 layers asked on the GPU; set [llm] "
-        "n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
+        "not enough GPU memory to load with n_gpu_layers = -1: loaded with 7 of 31 layers asked on "
+        "the GPU; set [llm] n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
     ]
     assert llm.count("hello") > 0  # the model that came out of the retries really works
 
