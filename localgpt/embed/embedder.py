@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from localgpt.errors import ModelError
+from localgpt.errors import LocalGPTError, ModelError, StorageError
 from localgpt.models.files import resolve_embedder
 from localgpt.embed.onnx import OnnxEncoder, UnsupportedExport
 
@@ -99,6 +99,8 @@ def _load_onnx_encoder(source: str, name: str, backend: str, cache_dir: Path) ->
         return OnnxEncoder(folder, _onnx_file(backend), int(config.get("max_seq_length") or 256))
     except (UnsupportedExport, OSError, ValueError):
         return None
+    except LocalGPTError:
+        raise
     except Exception as exc:
         raise ModelError(f"cannot load embedder '{name}': {type(exc).__name__}: {exc}") from exc
 
@@ -115,7 +117,7 @@ def _load(source: str, name: str, settings: EmbeddingsSettings, cache_dir: Path)
         return SentenceTransformer(
             str(folder), backend="onnx", model_kwargs=kwargs, device="cpu", local_files_only=True
         )
-    except ModelError:
+    except LocalGPTError:
         raise
     except Exception as exc:
         raise ModelError(f"cannot load embedder '{name}' from {source}: {type(exc).__name__}: {exc}") from exc
@@ -133,9 +135,23 @@ def _onnx_folder(source: str, name: str, backend: str, cache_dir: Path) -> Path:
     wanted = folder / _onnx_file(backend)
     if wanted.is_file():
         return folder
+    staging = cache_dir / f".{name}-onnx.{os.getpid()}"
+    try:
+        _export(source, folder, staging, backend)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # a half-written export is never left behind
+        from localgpt.index.disk import write_problem  # the one place that reads disk errors
+
+        problem = write_problem(cache_dir, exc) if isinstance(exc, Exception) else None
+        if problem:  # a full or read-only disk: exit 10, not "model missing"
+            raise StorageError(f"cannot cache the embedder export: {problem}") from exc
+        raise
+    return folder
+
+
+def _export(source: str, folder: Path, staging: Path, backend: str) -> None:
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
-    staging = cache_dir / f".{name}-onnx.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     if (folder / "onnx" / "model.onnx").is_file():
@@ -149,9 +165,8 @@ def _onnx_folder(source: str, name: str, backend: str, cache_dir: Path) -> Path:
             model, quantization_config=_quant_arch(), model_name_or_path=str(staging), push_to_hub=False
         )
     # An atomic swap: a concurrent process sees either no folder or a complete one.
-    backup = cache_dir / f".{name}-onnx.old.{os.getpid()}"
+    backup = staging.with_name(f".{folder.name}.old.{os.getpid()}")
     if folder.exists():
         folder.rename(backup)
     staging.rename(folder)
     shutil.rmtree(backup, ignore_errors=True)
-    return folder

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from localgpt.llm.chat_format import Message, Rendered
-from localgpt.errors import LocalGPTError
+from localgpt.errors import LocalGPTError, UsageError
 
 ABSTAIN_TEXT = "I couldn't find this in your documents."
 SYSTEM_PROMPT = (
@@ -43,7 +43,7 @@ class BuiltPrompt:
     max_tokens: int
 
 
-class PromptTooLongError(LocalGPTError):
+class PromptTooLongError(UsageError):
     """The question alone does not fit in the context window."""
 
 

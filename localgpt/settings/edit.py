@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from localgpt.errors import ConfigError
+from localgpt.settings.toml_text import decode_config
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
@@ -43,7 +44,7 @@ def _split_comment(rest: str) -> tuple[str, str]:
 def set_keys(path: Path, section: str, values: dict[str, str]) -> None:
     """Set string `values` in `[section]` of the TOML file at `path` (created if missing)."""
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = decode_config(path.read_bytes(), path) if path.exists() else ""
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     new_text = edit(text, section, values)
