@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ingest.plan import Plan, Work, make_plan
 from ingest.names import index_name
+from ingest.plan import Plan, Work, make_plan
 from ingest.scan import SPECIAL_REASON, WalkRules, scan
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode

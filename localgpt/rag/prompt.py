@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from localgpt.llm.chat_format import Message, Rendered
-from localgpt.errors import LocalGPTError, UsageError
+from localgpt.errors import UsageError
 
 ABSTAIN_TEXT = "I couldn't find this in your documents."
 SYSTEM_PROMPT = (

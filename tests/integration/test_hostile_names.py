@@ -34,7 +34,7 @@ def localgpt(cwd: Path, *args: str | bytes) -> subprocess.CompletedProcess[bytes
 def clean(output: bytes) -> str:
     """Output for people: valid UTF-8, no control character but the line ends."""
     text = output.decode("utf-8")
-    assert not [c for c in text if ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0], text
+    assert not [c for c in text if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0], text
     return text
 
 

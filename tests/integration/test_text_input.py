@@ -55,15 +55,18 @@ def test_a_bad_batch_line_gets_its_own_error_line_and_the_batch_goes_on(indexed_
     assert rows[0]["abstained"] is True and rows[4]["abstained"] is True
     assert rows[1] == {
         "question": "Wie lange dauert die Garantie f\\xfcr die Kaffeemaschine?",
-        "error": "the question is not valid UTF-8 (byte 0xfc at offset 31); convert it to UTF-8, e.g. with iconv",
+        "error": "the question is not valid UTF-8 (byte 0xfc at offset 31); "
+        "convert it to UTF-8, e.g. with iconv",
         "exit_code": 2,
     }
     assert rows[2]["exit_code"] == 2 and rows[2]["question"].startswith("\\xff\\xfe")
     assert rows[3]["exit_code"] == 2 and "too long (100,000 characters" in rows[3]["error"]
 
 
-def test_a_100k_character_question_is_a_usage_error(data_dir: Path) -> None:
+def test_a_100k_character_question_is_a_usage_error(indexed_data_dir: Path) -> None:
+    # On-topic words: retrieval finds passages, so before the check the model was called (exit 1).
     question = "What does the manual say about descaling? " * 2400  # about 100k characters
+    data_dir = indexed_data_dir
     proc = localgpt("--data-dir", str(data_dir), "ask", "-", stdin=question.encode())
     assert proc.returncode == ExitCode.CONFIG
     assert "the question is too long (100,799 characters; at most 16,384 fit" in one_line(proc.stderr)
