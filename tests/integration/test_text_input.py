@@ -111,4 +111,3 @@ def test_config_files_in_other_encodings_get_one_clear_line(tmp_path: Path) -> N
     proc = config_value(no_bom)
     assert proc.returncode == ExitCode.CONFIG
     assert "UTF-16 without a byte order mark?" in one_line(proc.stderr)
-
