@@ -55,7 +55,7 @@ def make_plan(
             plan.unchanged.append(info.path)  # a stat is all an unchanged file costs
             continue
         try:
-            sha = sha256_file(info.path)
+            sha = sha256_file(info.open_path)
         except OSError as exc:
             plan.unreadable.append((info.path, (exc.strerror or "unreadable").lower()))
             continue

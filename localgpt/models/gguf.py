@@ -59,6 +59,7 @@ TYPE_NAMES = {
     _FLOAT64: "float64",
 }
 
+
 def _ggml_type(code: int) -> tuple[str, int, int]:
     """(name, elements per block, bytes per block) of a ggml tensor type, from the `gguf` package
     that llama.cpp publishes; an unknown type gives (code, 0, 0) and just skips the size check."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from localgpt.errors import LocalGPTError
+from localgpt.errors import UsageError
 from localgpt.llm.chat_format import Message, Rendered
 from localgpt.rag.sources import label
 
@@ -39,7 +39,7 @@ class BuiltPrompt:
     max_tokens: int
 
 
-class PromptTooLongError(LocalGPTError):
+class PromptTooLongError(UsageError):
     """The question alone does not fit in the context window."""
 
 

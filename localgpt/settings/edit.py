@@ -16,12 +16,13 @@ from tomlkit.exceptions import TOMLKitError
 
 from localgpt.errors import ConfigError
 from localgpt.settings.atomic import write_atomically
+from localgpt.settings.toml_text import decode_config
 
 
 def set_keys(path: Path, section: str, values: dict[str, str]) -> None:
     """Set string `values` in `[section]` of the TOML file at `path` (created if missing)."""
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = decode_config(path.read_bytes(), path) if path.exists() else ""
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
