@@ -10,7 +10,6 @@ from ingest.pipeline import Summary
 from ingest.plan import Plan
 from localgpt.settings.display import shown
 
-
 # Plain progress lines for one big file come at most this often.
 PROGRESS_EVERY_S = 10.0
 

@@ -38,7 +38,7 @@ TEXT_SEPARATORS = [
 # so the recursive splitter never measures megabyte-long strings.
 MAX_RUN_CHARS = 20_000
 # Text longer than this is split a block at a time: bounded work per step, and progress.
-BLOCK_CHARS = 1 << 20
+BLOCK_CHARS = 1 << 16
 # [CLS] and [SEP] are added by the embedder on top of the chunk's own tokens.
 SPECIAL_TOKENS = 2
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localgpt.settings.display import shown
 from localgpt.rag.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
+from localgpt.settings.display import shown
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -38,10 +38,16 @@ class Source:
     chunk_id: str
     text: str
     heading: str | None = None
+    rows: str | None = None  # "12-40": the table rows a packed CSV/xlsx chunk holds
 
     @property
     def label(self) -> str:
-        where = f" p.{self.page}" if self.page else (f" § {self.heading}" if self.heading else "")
+        if self.page:
+            where = f" p.{self.page}"
+        elif self.rows:
+            where = f" rows {self.rows}"
+        else:
+            where = f" § {self.heading}" if self.heading else ""
         return f"{shown(self.source)}{where}"
 
 
@@ -60,8 +66,9 @@ class Answer:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sources"] = [
-            {k: v for k, v in asdict(s).items() if k != "heading"}
+            {k: v for k, v in asdict(s).items() if k not in ("heading", "rows")}
             | ({"heading": s.heading} if s.heading else {})
+            | ({"rows": s.rows} if s.rows else {})
             for s in self.sources
         ]
         return out
@@ -253,7 +260,15 @@ def _source(n: int, doc: Document) -> Source:
         chunk_id=str(meta.get("id", "")),
         text=doc.page_content,
         heading=meta.get("heading"),
+        rows=_rows(meta),
     )
+
+
+def _rows(meta: dict[str, Any]) -> str | None:
+    start, end = meta.get("row_start"), meta.get("row_end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return None
+    return str(start) if start == end else f"{start}-{end}"
 
 
 class ChatSession:

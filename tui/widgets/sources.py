@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from localgpt.settings.display import shown
 from localgpt.rag.answer import Source
+from localgpt.settings.display import shown
 from tui.messages import OpenSource, PreviewSource
 
 SNIPPET_CHARS = 240
@@ -21,6 +21,8 @@ SNIPPET_CHARS = 240
 def where(source: Source) -> str:
     if source.page:
         return f"p.{source.page}"
+    if source.rows:
+        return f"rows {source.rows}"
     return f"§ {source.heading}" if source.heading else ""
 
 
