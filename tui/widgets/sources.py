@@ -21,6 +21,8 @@ SNIPPET_CHARS = 240
 def where(source: Source) -> str:
     if source.page:
         return f"p.{source.page}"
+    if source.rows:
+        return f"rows {source.rows}"
     return f"§ {source.heading}" if source.heading else ""
 
 
