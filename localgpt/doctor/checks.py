@@ -89,7 +89,7 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
 
         settings = loaded.settings
         probes[3:3] = [
-            ("model", lambda: check_model(settings)),
+            ("model", lambda: check_model(settings, "paths.models_dir" in loaded.origins)),
             ("embedder", lambda: check_embedder(settings)),
             ("index", lambda: check_index(settings)),
         ]
@@ -262,10 +262,10 @@ def human_size(n: int | None) -> str:
     return f"{n} B"
 
 
-def check_model(settings: Settings) -> Iterator[Check]:
+def check_model(settings: Settings, models_dir_configured: bool = False) -> Iterator[Check]:
     from localgpt.errors import ModelError
     from localgpt.models.gguf import read_gguf
-    from localgpt.models.files import resolve_llm_model
+    from localgpt.models.files import models_dir_warning, resolve_llm_model
 
     llm = settings.llm
     if llm.backend == "openai":
@@ -273,6 +273,16 @@ def check_model(settings: Settings) -> Iterator[Check]:
             "model", "backend", "ok", f"answers come from the OpenAI-compatible server {llm.base_url}"
         )
         return
+    missing = models_dir_warning(settings.paths.models_dir, llm.model, models_dir_configured)
+    if missing:
+        yield Check(
+            "model",
+            "models_dir",
+            "warn",
+            missing,
+            f"set [paths] models_dir to the folder holding your GGUF files, "
+            f"or `mkdir -p {settings.paths.models_dir}`",
+        )
     try:
         path = resolve_llm_model(llm.model, settings.paths.models_dir)
     except ModelError as exc:

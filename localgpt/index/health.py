@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt.doctor.checks import REBUILD_FIX, Check, embedder_dimension
 from localgpt.errors import ExitCode
+from localgpt.index.readonly import read_only_uri, writable
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
@@ -43,7 +44,9 @@ def _ingest_running(settings: Settings) -> bool:
 def _manifest_ids(settings: Settings) -> tuple[dict[str, list[str]], int, list[str]]:
     """({source: chunk ids}, pending count, collections) read straight from the manifest, read-only."""
     path = settings.paths.data_dir / "manifest.sqlite"
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    # On a read-only data dir `mode=ro` alone can't open a WAL database without its -shm file.
+    uri = read_only_uri(path) if not writable(path.parent) else f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=10)
     try:
         name = settings.store.collection
         rows = db.execute("SELECT path, chunk_ids FROM files WHERE collection = ?", (name,)).fetchall()

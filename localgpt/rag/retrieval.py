@@ -20,6 +20,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from localgpt.rag.subqueries import interleave, split_question
+
 if TYPE_CHECKING:
     from localgpt.settings.config import RetrievalSettings
     from localgpt.embed.embedder import Embedder
@@ -80,6 +82,32 @@ class HybridRetriever(BaseRetriever):
 
 
 def search(
+    query: str,
+    store: Store,
+    embedder: Embedder,
+    keyword: Callable[[], KeywordIndex],
+    settings: RetrievalSettings,
+    k: int,
+    sources: list[str] | None = None,
+) -> list[Document]:
+    """The chunks for a question; a multi-part question is searched part by part (subqueries)."""
+    parts = split_question(query)
+    if len(parts) == 1:
+        return _search_one(query, store, embedder, keyword, settings, k, sources)
+    found = [_search_one(part, store, embedder, keyword, settings, k, sources) for part in parts]
+    by_id: dict[str, Document] = {}
+    for part, docs in zip(parts, found, strict=True):
+        for doc in docs:
+            # A chunk found by several parts keeps its best score (each is relative to its part).
+            kept = by_id.get(doc.metadata["id"])
+            if kept is None or doc.metadata["score"] > kept.metadata["score"]:
+                by_id[doc.metadata["id"]] = doc
+                doc.metadata["subquery"] = part
+    ids = interleave([[d.metadata["id"] for d in docs] for docs in found], k)
+    return [by_id[i] for i in ids]
+
+
+def _search_one(
     query: str,
     store: Store,
     embedder: Embedder,
