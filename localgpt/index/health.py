@@ -83,6 +83,17 @@ def check_index(settings: Settings) -> Iterator[Check]:
         )
         return
 
+    if not writable(data_dir):
+        # Not damage: questions can still read it. Only writing (ingest, forget, chats) can't.
+        yield Check(
+            "index",
+            "writable",
+            "warn",
+            f"{data_dir} is read-only: `ask`, `chat` and `sources` read the index (Chroma through a "
+            "temporary copy of chroma.sqlite3); `ingest` and `forget` can't change it",
+            "to change the index, make the folder writable or set [paths] data_dir to a writable copy",
+        )
+
     manifest: dict[str, list[str]] | None = None
     try:
         if not manifest_path.exists():
