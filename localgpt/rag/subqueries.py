@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from localgpt.index.keyword import STOPWORDS, tokenize
 
 MAX_PARTS = 4
+_BACK_REFERENCES = frozenset(["it", "its", "they", "them", "their", "this", "that", "these", "those", "one"])
 # "and" between clauses, ";" and "?" followed by more text.
 _SEPARATORS = re.compile(r"\s*(?:;|\?(?=\s*\S)|,?\s+and\s+)\s*", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(
@@ -36,9 +37,11 @@ def topic_words(part: str) -> list[str]:
 
 
 def _stands_alone(part: str) -> bool:
+    said = [w.strip(",.;:!?'\"").lower() for w in part.split()]
+    if _BACK_REFERENCES & set(said):
+        return False  # "the gasket's price and its part number": "its" needs the first part
     words = topic_words(part)
-    first = part.split()[0].lower() if part.split() else ""
-    return len(words) >= 2 or (len(words) == 1 and first in _QUESTION_WORDS)
+    return len(words) >= 2 or (len(words) == 1 and bool(said) and said[0] in _QUESTION_WORDS)
 
 
 def split_question(question: str) -> list[str]:

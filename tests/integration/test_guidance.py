@@ -116,7 +116,16 @@ def test_a_three_part_question_is_split_into_its_parts() -> None:
         "the descaling interval",
         "the water tank capacity",
     ]
-    for whole in (WATER, "What is the difference between the K5 and the K7?", "salt and pepper"):
+    assert split_question("How long is the warranty and how do I register?") == [
+        "How long is the warranty",
+        "how do I register",
+    ]
+    for whole in (
+        WATER,
+        "What is the difference between the K5 and the K7?",  # "the K7" is no question
+        "How much does the brew group gasket cost, and what is its part number?",  # "its" needs part 1
+        "salt and pepper",
+    ):
         assert split_question(whole) == [whole]
 
 

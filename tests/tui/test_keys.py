@@ -126,3 +126,13 @@ async def test_at_60x18_the_footer_shows_every_f_key(tui_data: Path) -> None:
             # Before: the palette key, docked right, covered F4 and pushed F5 off the screen.
             assert not any(keys[key].overlaps(r) for k, r in keys.items() if k != key), key
         await wait_idle(pilot)
+
+
+async def test_startup_warnings_show_in_the_app(tui_data: Path, tmp_path: Path) -> None:
+    # What `localgpt chat` also prints on stderr, e.g. a configured models_dir that isn't there.
+    warning = f"[paths] models_dir {tmp_path / 'nonexistent'} does not exist"
+    app = LocalGPTApp(make_settings(tui_data), [warning])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [n.message for n in app._notifications if n.severity == "warning"][:1] == [warning]
+        await wait_idle(pilot)
