@@ -181,7 +181,9 @@ class Ingestor:
             if record:
                 self.manifest.commit_file(_record(work, record.chunk_ids, record.pages))
         reusable = {rec.sha256: rec for rec in self.manifest.all().values()}
-        for work in plan.to_parse:
+        for work in [w for w in plan.changed if w.info.size == 0]:
+            self._emptied(work, summary)
+        for work in [w for w in plan.to_parse if not (w in plan.changed and w.info.size == 0)]:
             twin = reusable.get(work.sha256)
             if twin and twin.path != work.info.path and self._copy(twin, work):
                 self._record_change(work, plan, summary, len(twin.chunk_ids))
@@ -320,6 +322,15 @@ class Ingestor:
         else:
             summary.removed.append(old.path)
         return copied
+
+    def _emptied(self, work: Work, summary: Summary) -> None:
+        """A file cut to 0 bytes says nothing any more: its old chunks must not answer for it."""
+        record = self.manifest.get(work.info.path)
+        if record is not None:
+            self._remove(record, summary)
+            self._skip(
+                summary, work.info.path, f"empty file (its {len(record.chunk_ids)} old chunks were removed)"
+            )
 
     def _remove(self, rec: FileRecord, summary: Summary) -> None:
         self.store.delete(list(rec.chunk_ids))

@@ -37,7 +37,7 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
     if loaded is not None:
         settings = loaded.settings
         probes[3:3] = [
-            ("model", lambda: check_model(settings)),
+            ("model", lambda: check_model(settings, "paths.models_dir" in loaded.origins)),
             ("embedder", lambda: check_embedder(settings)),
             ("index", lambda: check_index(settings)),
         ]

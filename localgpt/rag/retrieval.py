@@ -20,6 +20,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from localgpt.rag.subqueries import interleave, split_question
+
 if TYPE_CHECKING:
     from localgpt.index.keyword import KeywordIndex
     from localgpt.index.store import Store
@@ -82,6 +84,23 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
+        """A multi-part question ("the warranty and the descaling interval") is searched part by part."""
+        parts = split_question(query)
+        if len(parts) == 1:
+            return self._search_one(query)
+        found = [self._search_one(part) for part in parts]
+        by_id: dict[str, Document] = {}
+        for part, docs in zip(parts, found, strict=True):
+            for doc in docs:
+                # A chunk found by several parts keeps its best score (each is relative to its part).
+                kept = by_id.get(doc.metadata["id"])
+                if kept is None or doc.metadata["score"] > kept.metadata["score"]:
+                    by_id[doc.metadata["id"]] = doc
+                    doc.metadata["subquery"] = part
+        ids = interleave([[d.metadata["id"] for d in docs] for docs in found], self.k)
+        return [by_id[i] for i in ids]
+
+    def _search_one(self, query: str) -> list[Document]:
         settings: RetrievalSettings = self.settings
         store: Store = self.store
         if self.sources is not None and not self.sources:
