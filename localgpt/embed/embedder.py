@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from localgpt.errors import ModelError
-from localgpt.models.files import resolve_embedder
 from localgpt.embed.onnx import OnnxEncoder, UnsupportedExport
+from localgpt.errors import ModelError
+from localgpt.models.embedder_profile import resolve_profile
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -45,10 +45,19 @@ def _quant_arch() -> str:
 
 
 class Embedder(Embeddings):
-    """Batched, normalised sentence embeddings. Load once per process and share."""
+    """Batched, normalised sentence embeddings. Load once per process and share.
 
-    def __init__(self, settings: EmbeddingsSettings, cache_dir: Path) -> None:
-        self.name, source = resolve_embedder(settings.model)
+    The model's query and passage prefixes (from its catalogue entry) are added here, so every
+    caller embeds questions with `embed_query` and chunks with `embed_documents`.
+    """
+
+    def __init__(self, settings: EmbeddingsSettings, cache_dir: Path, models_dir: Path | None = None) -> None:
+        profile = resolve_profile(settings.model, models_dir)
+        self.name, source = profile.name, profile.source
+        self.source = source
+        self.query_prefix = profile.query_prefix
+        self.passage_prefix = profile.passage_prefix
+        self.english_only = profile.english_only  # retrieval trusts it less on Chinese questions
         self.backend = settings.backend
         self.batch_size = settings.batch_size
         self._encoder: OnnxEncoder | None = None
@@ -70,6 +79,12 @@ class Embedder(Embeddings):
         return len(self._model.tokenizer.encode(text, add_special_tokens=True, truncation=False))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed([self.passage_prefix + t for t in texts] if self.passage_prefix else texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([self.query_prefix + text])[0]
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         if self._encoder is not None:
@@ -86,9 +101,6 @@ class Embedder(Embeddings):
             )
         result: list[list[float]] = vectors.tolist()
         return result
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
 
 
 def _load_onnx_encoder(source: str, name: str, backend: str, cache_dir: Path) -> OnnxEncoder | None:

@@ -89,6 +89,11 @@ class RetrievalSettings(_Section):
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR relevance/diversity balance.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
+    cjk_vector_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the vector ranking for a CJK question with an English-only embedder.",
+    )
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
     abstain_threshold: float = Field(
         0.35, ge=0, le=1, description="Abstain when the best score is below this."
