@@ -85,6 +85,7 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
         ("offline", check_offline),
     ]
     if loaded is not None:
+        from localgpt.doctor.languages import check_languages
         from localgpt.index.health import check_index
 
         settings = loaded.settings
@@ -92,6 +93,7 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
             ("model", lambda: check_model(settings)),
             ("embedder", lambda: check_embedder(settings)),
             ("index", lambda: check_index(settings)),
+            ("index", lambda: check_languages(settings)),
         ]
     for section, probe in probes:
         try:
