@@ -180,7 +180,11 @@ def build_variant(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, default=DEV_ZH)
-    parser.add_argument("--modes", default="bigram,words,search,words+bigram,search+bigram")
+    parser.add_argument(
+        "--modes",
+        default="bigram,words,search,search+bigram,search+char,bigram+char",
+        help="keyword tokenizations of Chinese to measure; the last one gets the cjk_vector_weight sweep",
+    )
     parser.add_argument(
         "--cjk-vector-weights", default="1,0.5,0.25,0", help="[retrieval] cjk_vector_weight values to try"
     )
@@ -228,7 +232,8 @@ def main() -> int:
                     started = time.perf_counter()
                     keyword = KeywordIndex.build(chunks, 0, mode)
                     build_s = time.perf_counter() - started
-                    shipped_weight = settings.retrieval.cjk_vector_weight
+                    # "before" is today's retrieval: the vector ranking at full weight.
+                    shipped_weight = settings.retrieval.cjk_vector_weight if cjk_aware else 1.0
                     weights = [shipped_weight]
                     if cjk_aware and mode == modes[-1] and getattr(embedder, "english_only", False):
                         weights = sorted({shipped_weight, *vector_weights}, reverse=True)

@@ -150,8 +150,9 @@ def list_command(app: AppContext, as_json: bool) -> int:
     for row in rows["catalogue"]:
         mark = "*" if row["active"] else " "
         size = human_size(row["size"]) if row["size"] else f"~{row['approx_gb']} GB"
+        quant = "embedder" if row.get("kind") == "embedder" else row["quant"]
         click.echo(
-            f"{mark} {row['name']:<{width}}  {row['params']:>5} {row['quant']:<7} {size:>8}  "
+            f"{mark} {row['name']:<{width}}  {row['params']:>5} {quant:<8} {size:>8}  "
             f"{row['ram_gb'] or '?':>4} GB RAM  {row['status']}"
         )
     if rows["local"]:

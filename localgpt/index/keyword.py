@@ -1,11 +1,12 @@
 """The BM25 keyword index (bm25s), kept beside the collection and rebuilt when it falls behind.
 
-Tokens are lower-cased words. Chinese has no spaces: a Han run is cut into words by jieba
-(search-engine mode, so a long word also yields the words inside it) and into overlapping
-character bigrams as well. Words rank the passage that uses the question's words; bigrams still
-match where jieba cuts the question and the passage differently. Kana and hangul runs get bigrams
-only. An English identifier inside Chinese text ("用sqlite3_open打开") is a word of its own.
-The choice was measured on the dev-zh set (bench/zh_bench.py, bench/README.md).
+Tokens are lower-cased words. Chinese has no spaces: a Han run becomes its overlapping character
+bigrams plus its single characters. Measured on the dev-zh set (bench/zh_bench.py, results in
+bench/README.md), this finds more than jieba's words: the questions paraphrase their passages,
+and a shared character or pair still counts where the two are cut into different words; and a
+question needs no dictionary load. jieba's precise and search modes stay available as modes
+("words", "search") for the benchmark. Kana and hangul runs get bigrams. An English identifier
+inside Chinese text ("用sqlite3_open打开") is a word of its own.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from localgpt.index import cjk
 _LATIN = f"[^\\W_{cjk.CJK}]+"
 _WORD = re.compile(f"(?P<cjk>[{cjk.CJK}]+)|{_LATIN}(?:[._'-]{_LATIN})*")
 _HAN = re.compile(f"[{cjk.HAN}]")
-# How Han runs become tokens (see the module docstring): one of "bigram", "words", "search",
-# "words+bigram", "search+bigram". A saved index records its mode; another mode means a rebuild.
-CJK_MODE = "search+bigram"
-CJK_MODES = ("bigram", "words", "search", "words+bigram", "search+bigram")
+# How Han runs become tokens (see the module docstring): kinds joined by "+", from "bigram",
+# "char", "words" (jieba) and "search" (jieba's search mode). A saved index records its mode;
+# another mode means a rebuild.
+CJK_MODE = "bigram+char"
 STOPWORDS = frozenset(
     [
         "a",
@@ -107,12 +108,19 @@ CURRENT = "CURRENT"  # names the version folder in use
 
 
 def cjk_tokens(run: str, mode: str = CJK_MODE) -> list[str]:
-    """Tokens of one CJK run."""
-    if mode == "bigram" or not _HAN.match(run):
+    """Tokens of one CJK run: the union of the kinds `mode` names, joined by "+"."""
+    kinds = mode.split("+")
+    if not _HAN.match(run):
         return cjk.bigrams(run)
-    tokens = cjk.search_words(run) if mode.startswith("search") else cjk.words(run)
-    if mode.endswith("+bigram"):
+    tokens: list[str] = []
+    if "search" in kinds:
+        tokens += cjk.search_words(run)
+    elif "words" in kinds:
+        tokens += cjk.words(run)
+    if "bigram" in kinds:
         tokens += cjk.bigrams(run)  # a two-character word counts twice: a word and a pair
+    if "char" in kinds:
+        tokens += list(run)
     return tokens
 
 

@@ -73,7 +73,10 @@ class IngestSettings(_Section):
 
 
 class EmbeddingsSettings(_Section):
-    model: str = Field("auto", description="'auto' (bundled all-MiniLM-L6-v2), a path or a name.")
+    model: str = Field(
+        "auto",
+        description="'auto' (bundled all-MiniLM-L6-v2), a pulled catalogue embedder, a path or a name.",
+    )
     backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8", description="Inference backend for the embedder."
     )
