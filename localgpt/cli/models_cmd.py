@@ -23,12 +23,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 @cli.group("models")
 def models_group() -> None:
-    """Known GGUF chat models, the local ones, and which one answers.
+    """Known GGUF chat models and embedders, the local ones, and which ones are active.
 
     \b
-    localgpt models list                 catalogue + local files; * marks the active one
+    localgpt models list                 catalogue + local files; * marks the active ones
     localgpt models pull llama-2-7b-chat download into [paths] models_dir (the only network use)
     localgpt models use llama-2-7b-chat  make it the active model ([llm] model in the config file)
+    localgpt models pull multilingual-e5-small   an embedder for Chinese (and ~100 languages)
+    localgpt models use multilingual-e5-small    sets [embeddings] model; then ingest --rebuild
     localgpt models remove NAME          delete a downloaded file
     """
 
@@ -57,6 +59,9 @@ def _rows(settings: Settings) -> dict[str, Any]:
     catalogue = []
     known: set[Path] = set()
     for entry in entries:
+        if entry.is_embedder:
+            catalogue.append(_embedder_row(entry, settings))
+            continue
         if entry.bundled:
             path = bundled
         else:
@@ -104,6 +109,30 @@ def _rows(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _embedder_row(entry: CatalogueEntry, settings: Settings) -> dict[str, Any]:
+    from localgpt.models.embedder_profile import PULLED_MARKER, resolve_profile
+
+    folder = settings.paths.models_dir / entry.local_name
+    pulled = (folder / PULLED_MARKER).is_file()
+    partial = (settings.paths.models_dir / f".{entry.local_name}.partial").is_dir()
+    status = (
+        "bundled" if entry.bundled else "downloaded" if pulled else "partial" if partial else "not downloaded"
+    )
+    try:
+        active = resolve_profile(settings.embeddings.model, settings.paths.models_dir)
+        configured = resolve_profile("auto" if entry.bundled else entry.name, settings.paths.models_dir)
+        is_active = active.source == configured.source
+    except ModelError:
+        is_active = False
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if pulled else None
+    return entry.as_dict() | {
+        "status": status,
+        "path": str(folder) if pulled else None,
+        "local_size": size,
+        "active": is_active,
+    }
+
+
 @models_group.command("list")
 @json_option
 @pass_app
@@ -121,8 +150,9 @@ def list_command(app: AppContext, as_json: bool) -> int:
     for row in rows["catalogue"]:
         mark = "*" if row["active"] else " "
         size = human_size(row["size"]) if row["size"] else f"~{row['approx_gb']} GB"
+        quant = "embedder" if row.get("kind") == "embedder" else row["quant"]
         click.echo(
-            f"{mark} {row['name']:<{width}}  {row['params']:>5} {row['quant']:<7} {size:>8}  "
+            f"{mark} {row['name']:<{width}}  {row['params']:>5} {quant:<8} {size:>8}  "
             f"{row['ram_gb'] or '?':>4} GB RAM  {row['status']}"
         )
     if rows["local"]:
@@ -227,6 +257,8 @@ def pull_command(
     settings = app.load().settings
     models_dir = settings.paths.models_dir
     spec = resolve_pull(name, load_catalogue(models_dir), sha256)
+    if spec.entry is not None and spec.entry.is_embedder:
+        return _pull_embedder(spec.entry, models_dir, revision, force, as_json)
     if revision:
         spec = replace(spec, revision=revision)
     label = spec.local_name
@@ -265,6 +297,49 @@ def pull_command(
         click.echo(f"saved {result.path} ({check}{resumed})", err=True)
         entry = spec.entry.name if spec.entry else result.path.name
         click.echo(f"make it the active model with: localgpt models use {entry}", err=True)
+    return ExitCode.OK
+
+
+def _pull_embedder(
+    entry: CatalogueEntry, models_dir: Path, revision: str | None, force: bool, as_json: bool
+) -> int:
+    """An embedder is a folder of files, each checked against the hash the hub publishes for it."""
+    from localgpt.models.pull import hub_endpoint
+    from localgpt.models.pull_embedder import pull_embedder
+
+    if not as_json:
+        size = f" (~{entry.approx_gb} GB)" if entry.approx_gb else ""
+        click.echo(f"pulling embedder {entry.repo}{size} from {hub_endpoint()} into {models_dir}", err=True)
+    reporter = _Bar(entry.name) if sys.stderr.isatty() and not as_json else _Plain(entry.name)
+    started = time.monotonic()
+    try:
+        result = pull_embedder(entry, models_dir, revision, force, None if as_json else reporter)
+    finally:
+        reporter.close()
+    payload = {
+        "path": str(result.path),
+        "commit": result.commit,
+        "files": result.files,
+        "size": result.size,
+        "sha256_verified": not result.already_present,
+        "already_present": result.already_present,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if as_json:
+        click.echo(json.dumps(payload, indent=2))
+    elif result.already_present:
+        click.echo(f"already downloaded: {result.path} (--force downloads it again)", err=True)
+    else:
+        click.echo(
+            f"saved {result.path}: {len(result.files)} files from commit {result.commit[:12]}, each checked "
+            "against the hub's published hash (LFS sha256, or git blob sha1 for small files)",
+            err=True,
+        )
+        click.echo(
+            f"use it with: localgpt models use {entry.name}, then `localgpt ingest --rebuild PATH` "
+            "(an index keeps the embedder it was built with)",
+            err=True,
+        )
     return ExitCode.OK
 
 
@@ -318,6 +393,9 @@ def use_command(app: AppContext, name: str) -> int:
     from localgpt.settings.edit import set_keys
 
     settings = app.load().settings
+    embedder = _embedder_entry(name, settings)
+    if embedder is not None:
+        return _use_embedder(app, embedder, settings)
     value, path, entry = _target(name, settings)
     read_gguf(path)  # refuse a truncated or foreign file now, not at the first question
     config = _config_target(app)
@@ -327,6 +405,34 @@ def use_command(app: AppContext, name: str) -> int:
     for key in ("LOCALGPT_LLM__MODEL", "LOCALGPT_LLM__CHAT_FORMAT"):
         if os.environ.get(key):
             click.echo(f"localgpt: warning: {key} is set and overrides the config file", err=True)
+    return ExitCode.OK
+
+
+def _embedder_entry(name: str, settings: Settings) -> CatalogueEntry | None:
+    from localgpt.models.catalogue import find_entry, load_catalogue
+
+    entry = find_entry(name, load_catalogue(settings.paths.models_dir))
+    return entry if entry is not None and entry.is_embedder else None
+
+
+def _use_embedder(app: AppContext, entry: CatalogueEntry, settings: Settings) -> int:
+    """Set [embeddings] model; the collection must then be rebuilt (exit 8 until it is)."""
+    from localgpt.models.embedder_profile import resolve_profile
+    from localgpt.settings.edit import set_keys
+
+    value = "auto" if entry.bundled else entry.name
+    profile = resolve_profile(value, settings.paths.models_dir)  # ModelError (5) if not pulled
+    config = _config_target(app)
+    set_keys(config, "embeddings", {"model": value})
+    click.echo(f"active embedder: {profile.source} ([embeddings] model = {value!r} in {config})")
+    click.echo(
+        "localgpt: an index keeps the embedder it was built with: run `localgpt ingest --rebuild PATH`",
+        err=True,
+    )
+    if os.environ.get("LOCALGPT_EMBEDDINGS__MODEL"):
+        click.echo(
+            "localgpt: warning: LOCALGPT_EMBEDDINGS__MODEL is set and overrides the config file", err=True
+        )
     return ExitCode.OK
 
 

