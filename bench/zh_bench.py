@@ -197,10 +197,9 @@ def main() -> int:
     bench_started = time.perf_counter()
     load_before = loadavg()
 
-    from localgpt.embed.registry import load_embedder
-
     from ingest.splitter import Splitter
     from ingest.worker import make_token_counter
+    from localgpt.embed.registry import load_embedder
     from localgpt.evaluation.metrics import load_questions
     from localgpt.index.keyword import KeywordIndex
 
