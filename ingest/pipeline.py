@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ingest.ocr.pages import OcrOptions
 from ingest.plan import Plan, Work, make_plan
 from ingest.scan import scan
 from ingest.worker import Failed, Parsed, ParseWorker
@@ -54,6 +55,9 @@ class Summary:
     chunks_total: int = 0
     recovered: int = 0
     elapsed_s: float = 0.0
+    ocr: list[tuple[str, int]] = field(default_factory=list)  # (path, pages read through OCR)
+    ocr_recognised: int = 0  # pages OCR'd in this run (the rest came from the OCR cache)
+    ocr_seconds: float = 0.0
 
     @property
     def exit_code(self) -> ExitCode:
@@ -79,6 +83,9 @@ class Summary:
             "files_total": self.files_total,
             "chunks_total": self.chunks_total,
             "recovered": self.recovered,
+            "ocr": [{"path": p, "pages": n} for p, n in self.ocr],
+            "ocr_pages_recognised": self.ocr_recognised,
+            "ocr_seconds": round(self.ocr_seconds, 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "exit_code": int(self.exit_code),
         }
@@ -171,7 +178,7 @@ class Ingestor:
         for work in plan.touched:
             record = self.manifest.get(work.info.path)
             if record:
-                self.manifest.commit_file(_record(work, record.chunk_ids, record.pages))
+                self.manifest.commit_file(_record(work, record.chunk_ids, record.pages, record.ocr_pages))
         reusable = {rec.sha256: rec for rec in self.manifest.all().values()}
         for work in plan.to_parse:
             twin = reusable.get(work.sha256)
@@ -189,6 +196,11 @@ class Ingestor:
             self.settings.ingest.chunk_overlap,
             self.res.embedder_max_tokens,
             self.settings.ingest.file_timeout_s,
+            OcrOptions(
+                mode=self.settings.ingest.ocr,
+                cache_dir=self.res.ocr_cache_dir,
+                dpi=self.settings.ingest.ocr_dpi,
+            ),
         )
         window: list[Parsed] = []
 
@@ -201,7 +213,11 @@ class Ingestor:
                 n = len(parsed.chunks)
                 self._store(parsed, vectors[offset : offset + n])
                 offset += n
-                self._record_change(parsed.work, plan, summary, n)
+                if parsed.ocr_pages:
+                    summary.ocr.append((parsed.work.info.path, parsed.ocr_pages))
+                    summary.ocr_recognised += parsed.ocr_pages - parsed.ocr_cached
+                    summary.ocr_seconds += parsed.ocr_seconds
+                self._record_change(parsed.work, plan, summary, n, _ocr_note(parsed))
             window.clear()
 
         try:
@@ -217,11 +233,13 @@ class Ingestor:
         finally:
             worker.close()
 
-    def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int) -> None:
+    def _record_change(
+        self, work: Work, plan: Plan, summary: Summary, chunks: int, note: str = ""
+    ) -> None:
         status = "changed" if work in plan.changed else "added"
         (summary.changed if status == "changed" else summary.added).append(work.info.path)
         summary.chunks_added += chunks
-        self.reporter.file_done(work.info.path, status, chunks)
+        self.reporter.file_done(work.info.path, status + note, chunks)
 
     def _skip(self, summary: Summary, path: str, reason: str) -> None:
         if reason.startswith(IGNORED_REASONS):
@@ -239,7 +257,7 @@ class Ingestor:
         self.store.upsert(ids, vectors, texts, metas)
         keep = set(ids)
         self.store.delete([i for i in self.store.ids_for_source(path) if i not in keep])
-        self.manifest.commit_file(_record(parsed.work, ids, parsed.pages))
+        self.manifest.commit_file(_record(parsed.work, ids, parsed.pages, parsed.ocr_pages))
 
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
@@ -261,7 +279,7 @@ class Ingestor:
         self.store.upsert(ids, vectors, texts, metas)
         keep = set(ids)
         self.store.delete([i for i in self.store.ids_for_source(path) if i not in keep])
-        self.manifest.commit_file(_record(work, ids, twin.pages))
+        self.manifest.commit_file(_record(work, ids, twin.pages, twin.ocr_pages))
         return True
 
     def _move(self, old: FileRecord, new: Work, summary: Summary) -> bool:
@@ -285,6 +303,18 @@ class Ingestor:
         self.reporter.file_done(rec.path, "removed", 0)
 
 
-def _record(work: Work, ids: Sequence[str], pages: int | None) -> FileRecord:
+def _record(work: Work, ids: Sequence[str], pages: int | None, ocr_pages: int = 0) -> FileRecord:
     info = work.info
-    return FileRecord(info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages)
+    return FileRecord(info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages, ocr_pages)
+
+
+def _ocr_note(parsed: Parsed) -> str:
+    """' (OCR: 3 pages, 0.4 pages/s)' for the progress line; '' when nothing was OCR'd."""
+    if not parsed.ocr_pages:
+        return ""
+    fresh = parsed.ocr_pages - parsed.ocr_cached
+    if not fresh:
+        return f" (OCR: {parsed.ocr_pages} pages, from cache)"
+    rate = f", {fresh / parsed.ocr_seconds:.2f} pages/s" if parsed.ocr_seconds > 0 else ""
+    cached = f", {parsed.ocr_cached} from cache" if parsed.ocr_cached else ""
+    return f" (OCR: {parsed.ocr_pages} pages{cached}{rate})"

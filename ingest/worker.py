@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.ocr.pages import OcrOptions
 from ingest.plan import Work
 
 POLL_S = 0.2
@@ -28,6 +29,9 @@ class Parsed:
     work: Work
     chunks: list[tuple[str, str, dict[str, Any]]]  # (id, text, metadata)
     pages: int | None
+    ocr_pages: int = 0  # pages whose text came from OCR, cached ones included
+    ocr_cached: int = 0
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ def _child(
     chunk_size: int,
     overlap: int,
     max_tokens: int,
+    ocr_options: OcrOptions,
     results: Any,
     current: Any,
     started: Any,
@@ -69,22 +74,37 @@ def _child(
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
     from ingest.loaders import load_file
+    from ingest.ocr.pages import Ocr
     from ingest.splitter import Splitter
     from localgpt.errors import LoaderError
 
+    def page_done() -> None:
+        # An OCR'd page is progress: the file's time limit counts from the last page, so a
+        # long scan is not killed while each of its pages is fine.
+        with current.get_lock():
+            started.value = time.monotonic()
+
     splitter = Splitter(make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens)
+    ocr = Ocr(ocr_options, on_page=page_done) if ocr_options.mode != "off" else None
     for index, work in enumerate(tasks):
         with current.get_lock():
             current.value = index
             started.value = time.monotonic()
         try:
-            docs = load_file(Path(work.info.path))
+            file_ocr = ocr.for_file(work.sha256) if ocr is not None else None
+            docs = load_file(Path(work.info.path), file_ocr)
             chunks = splitter.split(docs, work.sha256)
             if not chunks:
                 raise LoaderError("no text")
             pages = {doc.metadata.get("page") for doc in docs} - {None}
+            stats = file_ocr.stats if file_ocr is not None else None
             payload: Parsed | Failed = Parsed(
-                work, [(c.id, c.text, c.metadata) for c in chunks], len(pages) or None
+                work,
+                [(c.id, c.text, c.metadata) for c in chunks],
+                len(pages) or None,
+                ocr_pages=stats.pages if stats else 0,
+                ocr_cached=stats.cached if stats else 0,
+                ocr_seconds=stats.seconds if stats else 0.0,
             )
         except LoaderError as exc:
             payload = Failed(work, str(exc) or "unreadable")
@@ -117,8 +137,9 @@ class ParseWorker:
         overlap: int,
         max_tokens: int,
         timeout_s: float,
+        ocr: OcrOptions | None = None,
     ) -> None:
-        self._args = (tokenizer_dir, chunk_size, overlap, max_tokens)
+        self._args = (tokenizer_dir, chunk_size, overlap, max_tokens, ocr or OcrOptions(mode="off"))
         self._timeout = timeout_s
         self._ctx = mp.get_context("spawn")  # fork after ONNX/torch threads exist can deadlock
         self._proc: Any = None

@@ -1,13 +1,16 @@
 """File -> Documents, picked by extension.
 
 Every Document carries `source`, `page`, `heading` and `kind` metadata (page and
-heading may be None). A file that must be skipped raises LoaderError, whose
-message is the short reason shown to the user.
+heading may be None); text that came from OCR also carries `ocr` and `ocr_confidence`.
+A file that must be skipped raises LoaderError, whose message is the short reason shown
+to the user.
 """
 
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 
@@ -16,6 +19,7 @@ from ingest.loaders.code import CONFIG_EXTENSIONS, LANGUAGES, load_code
 from ingest.loaders.csv import load_csv
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html
+from ingest.loaders.image import IMAGE_EXTENSIONS, load_image
 from ingest.loaders.jsonl import load_json, load_jsonl
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.sniff import looks_binary
@@ -23,11 +27,13 @@ from ingest.loaders.text import load_markdown, load_rst, load_text
 from ingest.loaders.xlsx import load_xlsx
 from localgpt.errors import LoaderError
 
+if TYPE_CHECKING:
+    from ingest.ocr.pages import FileOcr
+
 __all__ = ["LOADERS", "LoaderError", "load_file", "supported_extensions"]
 
 # Keys are lower-case suffixes with the dot, as pathlib's `Path.suffix` gives them.
 LOADERS: dict[str, Loader] = {
-    ".pdf": load_pdf,
     ".txt": load_text, ".text": load_text,
     ".md": load_markdown, ".markdown": load_markdown, ".mdown": load_markdown, ".mkd": load_markdown,
     ".rst": load_rst,
@@ -39,11 +45,16 @@ LOADERS: dict[str, Loader] = {
     **{ext: load_code for ext in LANGUAGES},
     **{ext: load_text for ext in CONFIG_EXTENSIONS},
 }  # fmt: skip
+# Loaders that may OCR: they also take the file's OCR handle (None when OCR is not set up).
+OCR_LOADERS: dict[str, Callable[[pathlib.Path, FileOcr | None], list[Document]]] = {
+    ".pdf": load_pdf,
+    **{ext: load_image for ext in IMAGE_EXTENSIONS},
+}
 
 # Skipped without reading: no loader, and sniffing them would only confirm it.
 BINARY_EXTENSIONS = frozenset(
     {
-        ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico", ".heic",
+        ".gif", ".ico", ".heic",
         ".psd", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".exe",
         ".dll", ".so", ".dylib", ".o", ".a", ".lib", ".bin", ".class", ".jar", ".pyc",
         ".pyo", ".whl", ".mp3", ".mp4", ".wav", ".flac", ".ogg", ".m4a", ".avi", ".mov",
@@ -57,11 +68,14 @@ _SNIFF_BYTES = 8192
 
 def supported_extensions() -> frozenset[str]:
     """Suffixes with a dedicated loader (".pdf", ".md", ...); others are sniffed."""
-    return frozenset(LOADERS)
+    return frozenset(LOADERS) | frozenset(OCR_LOADERS)
 
 
-def load_file(path: pathlib.Path) -> list[Document]:
-    """Read one file into Documents, or raise LoaderError with the reason to skip it."""
+def load_file(path: pathlib.Path, ocr: FileOcr | None = None) -> list[Document]:
+    """Read one file into Documents, or raise LoaderError with the reason to skip it.
+
+    `ocr` (None: no OCR) reads scanned pages and image files.
+    """
     suffix = path.suffix.lower()
     try:
         if not path.is_file():
@@ -70,8 +84,10 @@ def load_file(path: pathlib.Path) -> list[Document]:
             raise LoaderError("empty file")
         if suffix in BINARY_EXTENSIONS:
             raise LoaderError(f"binary file (unsupported type {suffix})")
-        loader = LOADERS.get(suffix) or _sniffed_loader(path)
-        docs = loader(path)
+        if suffix in OCR_LOADERS:
+            docs = OCR_LOADERS[suffix](path, ocr)
+        else:
+            docs = (LOADERS.get(suffix) or _sniffed_loader(path))(path)
     except PermissionError as exc:
         raise LoaderError("permission denied") from exc
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""PDF files: one Document per page that has a text layer."""
+"""PDF files: one Document per page, from its text layer or, where it has none, through OCR."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pathlib
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 from pypdf import PasswordType, PdfReader
@@ -14,8 +15,44 @@ from pypdf import PasswordType, PdfReader
 from ingest.loaders.base import describe, make_doc
 from localgpt.errors import LoaderError
 
+if TYPE_CHECKING:
+    from ingest.ocr.pages import FileOcr
 
-def load_pdf(path: pathlib.Path) -> list[Document]:
+
+def load_pdf(path: pathlib.Path, ocr: FileOcr | None = None) -> list[Document]:
+    texts = _text_layer(path)
+    mode = ocr.mode if ocr is not None else "off"
+    needs_ocr = [number for number, text in texts.items() if _needs_ocr(text, mode)]
+    docs = {
+        number: make_doc(text, path, "pdf", page=number)
+        for number, text in texts.items()
+        if text and text.strip() and number not in needs_ocr
+    }
+    ocr_problem = ""
+    if needs_ocr and ocr is not None:
+        from ingest.loaders.pdf_ocr import ocr_pages
+
+        found, ocr_problem = ocr_pages(path, needs_ocr, ocr, blank_is_empty=mode == "auto")
+        docs.update(found)
+    if not docs:
+        if mode == "off" or not needs_ocr:
+            raise LoaderError("no text layer (needs OCR)")
+        raise LoaderError(f"no text layer, and OCR found no text{ocr_problem}")
+    return [docs[number] for number in sorted(docs)]
+
+
+def _needs_ocr(text: str | None, mode: str) -> bool:
+    from ingest.ocr.quality import is_garbage
+
+    if mode == "off":
+        return False
+    if mode == "force":
+        return True
+    return text is None or not text.strip() or is_garbage(text)
+
+
+def _text_layer(path: pathlib.Path) -> dict[int, str | None]:
+    """Page number -> its extracted text, or None where the content stream is broken."""
     with _quiet_pypdf(), path.open("rb") as fh:
         try:
             reader = PdfReader(fh)
@@ -27,22 +64,19 @@ def load_pdf(path: pathlib.Path) -> list[Document]:
             raise LoaderError(f"unreadable pdf: {describe(exc)}") from exc
         if not pages:
             raise LoaderError("no pages")
-        docs, failures = [], []
+        texts: dict[int, str | None] = {}
+        failures: list[Exception] = []
         for number, page in enumerate(pages, 1):
             # Plain extract_text(): layout mode changes spacing and breaks evidence matches.
             # A broken content stream costs its page, not the whole file.
             try:
-                text = page.extract_text()
+                texts[number] = page.extract_text()
             except Exception as exc:
                 failures.append(exc)
-                continue
-            if text.strip():
-                docs.append(make_doc(text, path, "pdf", page=number))
+                texts[number] = None
     if len(failures) == len(pages):
         raise LoaderError(f"unreadable pdf: {describe(failures[0])}")
-    if not docs:
-        raise LoaderError("no text layer (needs OCR)")
-    return docs
+    return texts
 
 
 def _unlock(reader: PdfReader) -> None:

@@ -22,9 +22,12 @@ def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
     from ingest.report import PlainReporter
     from localgpt.rag.resources import Resources
 
-    shared = settings.paths.data_dir / "embedders"
-    shared.mkdir(parents=True, exist_ok=True)
-    (scratch / "embedders").symlink_to(shared.resolve(), target_is_directory=True)
+    # The embedder export and the OCR cache are shared with the real data dir, not redone.
+    for folder in ("embedders", "ocr-cache"):
+        shared = settings.paths.data_dir / folder
+        shared.mkdir(parents=True, exist_ok=True)
+        if not (scratch / folder).exists():
+            (scratch / folder).symlink_to(shared.resolve(), target_is_directory=True)
     paths = settings.paths.model_copy(update={"data_dir": scratch})
     store = settings.store.model_copy(update={"collection": EVAL_COLLECTION, "url": ""})
     scratch_settings = settings.model_copy(update={"paths": paths, "store": store})

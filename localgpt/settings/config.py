@@ -62,6 +62,12 @@ class IngestSettings(_Section):
         description="Glob patterns of names to skip.",
     )
     follow_symlinks: bool = Field(False, description="Descend into symlinked folders.")
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="OCR: 'auto' reads scanned PDF pages (no or garbage text layer) and image files; "
+        "'force' OCRs every PDF page; 'off' skips them.",
+    )
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
 
     @field_validator("chunk_overlap")
     @classmethod
