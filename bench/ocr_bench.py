@@ -33,11 +33,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import (  # noqa: E402
+from bench.benchlib import (
     CONFIG,
+    RESULTS,
     child_env,
-    log,
     loadavg,
+    log,
     median,
     ratio,
     row,
@@ -89,7 +90,9 @@ def accuracy_part(data_dir: Path, limit_pages: int | None) -> dict[str, Any]:
         seconds = time.perf_counter() - t0
         got = {doc.metadata.get("page") or 1: doc.page_content for doc in docs}
         lang = entry["lang"]
-        totals = per_lang.setdefault(lang, {"chars": 0, "edits": 0, "chars_nows": 0, "edits_nows": 0, "pages": 0})
+        totals = per_lang.setdefault(
+            lang, {"chars": 0, "edits": 0, "chars_nows": 0, "edits_nows": 0, "pages": 0}
+        )
         file_edits = file_chars = 0
         for number, truth in enumerate(truth_pages[: entry["pages"]], 1):
             want, have = normalise(truth), normalise(got.get(number, ""))
@@ -187,7 +190,7 @@ def _ocr_aware_scores(data_dir: Path, details: Path, questions: dict[str, dict[s
     settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"k": 4})})
     rag = RAG(Resources(settings))
     out: dict[str, dict[str, int]] = {}
-    for qid, q in questions.items():
+    for q in questions.values():
         if q.get("answer") is None:
             continue
         row_ = out.setdefault(q["lang"], {"n": 0, "hit": 0, "strict": 0})
@@ -198,7 +201,11 @@ def _ocr_aware_scores(data_dir: Path, details: Path, questions: dict[str, dict[s
         row_["strict"] += any(q.get("page") is None or s.page == q["page"] for s in hits)
     total = {k: sum(r[k] for r in out.values()) for k in ("n", "hit", "strict")}
     return {
-        lang: {"n": r["n"], "hit@4": round(r["hit"] / r["n"], 3), "strict_hit@4": round(r["strict"] / r["n"], 3)}
+        lang: {
+            "n": r["n"],
+            "hit@4": round(r["hit"] / r["n"], 3),
+            "strict_hit@4": round(r["strict"] / r["n"], 3),
+        }
         for lang, r in {**out, "all": total}.items()
     }
 
@@ -218,14 +225,17 @@ def badinputs_part(work: Path) -> dict[str, Any]:
     scanned = {m["file"] for m in manifest if m["pypdf_result"].startswith("no_text")}
     data = _fresh_data_dir(work, "bad-data")
     run = run_process(
-        [sys.executable, "-m", "localgpt", "--config", CONFIG, "--data-dir", data, "ingest", BADINPUTS / "pdf", "--json"],
+        [sys.executable, "-m", "localgpt", "--config", CONFIG, "--data-dir", data,
+         "ingest", BADINPUTS / "pdf", "--json"],
         env=child_env(LOCALGPT_INGEST__FILE_TIMEOUT_S="60"),
         timeout=3600,
     )  # fmt: skip
     summary = json.loads(run.stdout) if run.stdout.strip() else {}
     added = {Path(p).name for p in summary.get("added", [])}
     ocr_files = {Path(r["path"]).name for r in summary.get("ocr", [])}
-    skipped = {Path(r["path"]).name: r["reason"] for r in summary.get("skipped", []) + summary.get("ignored", [])}
+    skipped = {
+        Path(r["path"]).name: r["reason"] for r in summary.get("skipped", []) + summary.get("ignored", [])
+    }
     return {
         "exit_code": run.returncode,
         "tracebacks": run.stderr.count("Traceback"),
@@ -248,7 +258,8 @@ def throughput_part(work: Path, rounds: int) -> dict[str, Any]:
         for mode in ("off", "auto") if n % 2 == 0 else ("auto", "off"):
             data = _fresh_data_dir(work, f"dev-{mode}-{n}")
             run = run_process(
-                [sys.executable, "-m", "localgpt", "--config", CONFIG, "--data-dir", data, "ingest", DEV_CORPUS, "--json"],
+                [sys.executable, "-m", "localgpt", "--config", CONFIG, "--data-dir", data,
+                 "ingest", DEV_CORPUS, "--json"],
                 env=child_env(LOCALGPT_INGEST__OCR=mode),
                 timeout=3600,
             ).check((0, 6))  # fmt: skip
@@ -263,8 +274,16 @@ def throughput_part(work: Path, rounds: int) -> dict[str, Any]:
     }
 
 
+def _save_progress(results: dict[str, Any]) -> None:
+    """Each finished step, kept while the next runs (this bench takes a long time)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ocr_bench.progress.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run on a few pages")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     parser.add_argument("--rounds", type=int, default=3, help="dev-corpus ingests per OCR mode")
@@ -277,11 +296,14 @@ def main() -> int:
         data.mkdir()
         log("1/4 OCR accuracy on the ocr set")
         results["ocr"] = accuracy_part(data, 4 if args.quick else None)
+        _save_progress(results)
         log("2/4 retrieval on the ocr set")
         results["retrieval"] = retrieval_part(data, work)
+        _save_progress(results)
         if not args.quick:
             log("3/4 bad inputs")
             results["badinputs"] = badinputs_part(work)
+            _save_progress(results)
         log("4/4 dev-corpus ingest, ocr off vs auto")
         results["throughput"] = throughput_part(work, 1 if args.quick else args.rounds)
     ocr, acc = results["ocr"], results["ocr"]["accuracy"]
@@ -303,7 +325,9 @@ def main() -> int:
     ]  # fmt: skip
     if "badinputs" in results:
         bad = results["badinputs"]
-        summary.append(row("bad PDFs: scanned ones now with text", f"{bad['scanned_now_with_text']}/{bad['scanned']}"))
+        summary.append(
+            row("bad PDFs: scanned ones now with text", f"{bad['scanned_now_with_text']}/{bad['scanned']}")
+        )
         summary.append(row("bad PDFs: crashes + tracebacks", bad["crashes"] + bad["tracebacks"]))
     write_result(
         "ocr_bench",

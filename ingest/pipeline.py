@@ -22,8 +22,8 @@ from localgpt.errors import ExitCode
 from localgpt.index.manifest import FileRecord
 
 if TYPE_CHECKING:
-    from localgpt.rag.resources import Resources
     from localgpt.index.store import Store
+    from localgpt.rag.resources import Resources
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
 IGNORED_REASONS = ("binary file",)
@@ -233,9 +233,7 @@ class Ingestor:
         finally:
             worker.close()
 
-    def _record_change(
-        self, work: Work, plan: Plan, summary: Summary, chunks: int, note: str = ""
-    ) -> None:
+    def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int, note: str = "") -> None:
         status = "changed" if work in plan.changed else "added"
         (summary.changed if status == "changed" else summary.added).append(work.info.path)
         summary.chunks_added += chunks

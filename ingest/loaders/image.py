@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import pathlib
+from typing import Any
 
 from langchain_core.documents import Document
 
@@ -30,7 +32,7 @@ def load_image(path: pathlib.Path, ocr: FileOcr | None) -> list[Document]:
         except StopIteration:
             break
         # Bind this frame now: the cache may not call the renderer at all.
-        result = ocr.page(number, lambda frame=frame: frame)
+        result = ocr.page(number, functools.partial(_same, frame))
         if result.text.strip():
             page = number if _multi_frame(path) else None  # an image file has no pages
             docs.append(
@@ -39,6 +41,10 @@ def load_image(path: pathlib.Path, ocr: FileOcr | None) -> list[Document]:
     if not docs:
         raise LoaderError("no text found by OCR")
     return docs
+
+
+def _same(frame: Any) -> Any:
+    return frame
 
 
 def _multi_frame(path: pathlib.Path) -> bool:

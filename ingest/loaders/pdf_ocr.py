@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import pathlib
 from typing import Any
 
@@ -39,7 +40,7 @@ def ocr_pages(
             try:
                 if blank_is_empty and not _has_image(page, pdfium):
                     continue
-                result = ocr.page(number, lambda page=page: pdf_page_image(page, ocr.dpi))
+                result = ocr.page(number, functools.partial(pdf_page_image, page, ocr.dpi))
             except MemoryError:
                 raise
             except Exception as exc:  # an unrenderable page costs that page only

@@ -49,7 +49,8 @@ class OcrEngine:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as exc:
                 raise LoaderError(
-                    f"OCR engine unavailable ({exc.name or exc}); reinstall localgpt or set [ingest] ocr = \"off\""
+                    f"OCR engine unavailable ({exc.name or exc}); "
+                    'reinstall localgpt, or set [ingest] ocr = "off"'
                 ) from exc
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
             self._ocr = RapidOCR(print_verbose=False, max_side_len=MAX_SIDE, text_score=MIN_LINE_SCORE)

@@ -29,7 +29,10 @@ class OcrOptions:
     dpi: int = 200
 
     def settings_key(self) -> str:
-        raw = f"{engine_version()}|dpi={self.dpi}|side={MAX_SIDE}|score={MIN_LINE_SCORE}|layout={LAYOUT_VERSION}"
+        raw = (
+            f"{engine_version()}|dpi={self.dpi}|side={MAX_SIDE}|score={MIN_LINE_SCORE}"
+            f"|layout={LAYOUT_VERSION}"
+        )
         return hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
 
 

@@ -85,7 +85,10 @@ def test_scans_and_images_are_indexed_through_ocr_and_found(data_dir: Path, scan
     skipped = {Path(row["path"]).name: row["reason"] for row in summary["skipped"]}
     assert list(skipped) == ["broken.jpg"]
     assert skipped["broken.jpg"].startswith("unreadable image")
-    assert {Path(row["path"]).name: row["pages"] for row in summary["ocr"]} == {"scanned.pdf": 2, "tides.png": 1}
+    assert {Path(row["path"]).name: row["pages"] for row in summary["ocr"]} == {
+        "scanned.pdf": 2,
+        "tides.png": 1,
+    }
     assert summary["ocr_pages_recognised"] == 3
 
     metas = chunk_metadata(data_dir)
