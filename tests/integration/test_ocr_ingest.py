@@ -164,3 +164,27 @@ def test_a_broken_image_costs_nothing_already_indexed(data_dir: Path, scans: Pat
     assert Path(retrieve(data_dir, "What colour paper are the tide tables printed on?")[0].source).name == (
         "tides.png"
     )
+
+
+def test_a_garbage_text_layer_is_replaced_by_ocr_text(tmp_path: Path) -> None:
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    from ingest.loaders import load_file
+    from ingest.ocr.pages import Ocr, OcrOptions
+
+    path = tmp_path / "bad-fonts.pdf"
+    image = page_image(PAGE_1)
+    pdf = canvas.Canvas(str(path), pagesize=(image.width * 0.75, image.height * 0.75))
+    pdf.drawImage(ImageReader(image), 0, 0, image.width * 0.75, image.height * 0.75)
+    pdf.drawString(10, 10, "".join(f"(cid:{n})" for n in range(3, 40)))  # a font with no Unicode map
+    pdf.save()
+
+    before = load_file(path)  # without OCR, the garbage is all there is
+    assert "(cid:" in before[0].page_content
+    ocr = Ocr(OcrOptions(mode="auto", cache_dir=tmp_path / "cache"))
+    docs = load_file(path, ocr.for_file("0" * 64))
+    assert docs[0].metadata["ocr"] is True
+    assert docs[0].metadata["page"] == 1
+    assert "(cid:" not in docs[0].page_content
+    assert "zorblaxreactorruns" in docs[0].page_content.lower().replace(" ", "")
