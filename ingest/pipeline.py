@@ -32,6 +32,8 @@ EMBED_WINDOW = 256
 
 
 class Reporter(Protocol):
+    """Optionally also `ocr_progress(pages: int)`: pages OCR'd so far, called every poll."""
+
     def planned(self, plan: Plan, chunks_before: int) -> None: ...
     def file_done(self, path: str, status: str, chunks: int) -> None: ...
     def file_skipped(self, path: str, reason: str) -> None: ...
@@ -220,8 +222,15 @@ class Ingestor:
                 self._record_change(parsed.work, plan, summary, n, _ocr_note(parsed))
             window.clear()
 
+        # Reporters that show live OCR progress (pages inside a long scan) have `ocr_progress`.
+        live = getattr(self.reporter, "ocr_progress", None)
+
+        def poll() -> None:
+            if live is not None:
+                live(worker.ocr_pages)
+
         try:
-            for result in worker.run(works):
+            for result in worker.run(works, poll):
                 if isinstance(result, Failed):
                     self._skip(summary, result.work.info.path, result.reason)
                     continue

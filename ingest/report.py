@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO, Any
 
 from ingest.pipeline import Summary
@@ -70,6 +71,8 @@ class RichReporter(PlainReporter):
         )
         self.task: Any = None
         self.chunks = 0
+        self.ocr_pages = 0
+        self.ocr_started = 0.0
 
     def planned(self, plan: Plan, chunks_before: int) -> None:
         super().planned(plan, chunks_before)
@@ -86,7 +89,23 @@ class RichReporter(PlainReporter):
             self.console.print(f"{status}: {shown(path)} ({chunks} chunks)", highlight=False, markup=False)
         elapsed = self.progress.tasks[0].elapsed or 0.0
         rate = f"{self.chunks / elapsed:.0f} chunks/s" if elapsed > 1 else ""
-        self.progress.update(self.task, chunks=self.chunks, rate=rate)
+        self.progress.update(self.task, chunks=self.chunks, rate=rate + self._ocr_rate())
+
+    def ocr_progress(self, pages: int) -> None:
+        """Pages OCR'd so far in this run, with their rate, on the bar while a scan is read."""
+        if self.task is None or pages == self.ocr_pages:
+            return
+        now = time.monotonic()
+        if not self.ocr_pages:
+            self.ocr_started = now
+        self.ocr_pages = pages
+        self.progress.update(self.task, rate=self._ocr_rate())
+
+    def _ocr_rate(self) -> str:
+        if not self.ocr_pages:
+            return ""
+        elapsed = time.monotonic() - self.ocr_started
+        return f"  OCR {self.ocr_pages} pages" + (f" {self.ocr_pages / elapsed:.2f}/s" if elapsed > 1 else "")
 
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):

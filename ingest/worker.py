@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ def _child(
     results: Any,
     current: Any,
     started: Any,
+    ocr_pages: Any,
 ) -> None:
     import logging
     import signal
@@ -83,6 +84,8 @@ def _child(
         # long scan is not killed while each of its pages is fine.
         with current.get_lock():
             started.value = time.monotonic()
+        with ocr_pages.get_lock():
+            ocr_pages.value += 1
 
     splitter = Splitter(make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens)
     ocr = Ocr(ocr_options, on_page=page_done) if ocr_options.mode != "off" else None
@@ -143,8 +146,16 @@ class ParseWorker:
         self._timeout = timeout_s
         self._ctx = mp.get_context("spawn")  # fork after ONNX/torch threads exist can deadlock
         self._proc: Any = None
+        # Pages OCR'd (or read from the OCR cache) so far, across child restarts: live progress
+        # inside a long scan, before its file is done.
+        self._ocr_pages = self._ctx.Value("i", 0)
 
-    def run(self, tasks: list[Work]) -> Iterator[Parsed | Failed]:
+    @property
+    def ocr_pages(self) -> int:
+        return int(self._ocr_pages.value)
+
+    def run(self, tasks: list[Work], on_poll: Callable[[], None] | None = None) -> Iterator[Parsed | Failed]:
+        """`on_poll` is called each time the wait for the next result times out (every POLL_S)."""
         pending = list(tasks)
         while pending:
             results = self._ctx.Queue(maxsize=QUEUE_DEPTH)
@@ -152,7 +163,7 @@ class ParseWorker:
             started = self._ctx.Value("d", 0.0)
             self._proc = self._ctx.Process(
                 target=_child,
-                args=(pending, *self._args, results, current, started),
+                args=(pending, *self._args, results, current, started, self._ocr_pages),
                 daemon=True,
             )
             self._proc.start()
@@ -162,6 +173,8 @@ class ParseWorker:
                     try:
                         item = results.get(timeout=POLL_S)
                     except queue.Empty:
+                        if on_poll is not None:
+                            on_poll()
                         # The queue is drained, so the file in trouble is the next one due.
                         reason = self._check(current, started)
                         if reason is None:
