@@ -79,16 +79,19 @@ def _child(
     from ingest.splitter import Splitter
     from localgpt.errors import LoaderError
 
-    def page_done() -> None:
-        # An OCR'd page is progress: the file's time limit counts from the last page, so a
-        # long scan is not killed while each of its pages is fine.
+    def heartbeat() -> None:
+        # An OCR page is progress: the file's time limit counts from the start of the page being
+        # recognised, so a long scan is not killed while each of its pages is fine.
         with current.get_lock():
             started.value = time.monotonic()
+
+    def page_done() -> None:
+        heartbeat()
         with ocr_pages.get_lock():
             ocr_pages.value += 1
 
     splitter = Splitter(make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens)
-    ocr = Ocr(ocr_options, on_page=page_done) if ocr_options.mode != "off" else None
+    ocr = Ocr(ocr_options, on_page=page_done, heartbeat=heartbeat) if ocr_options.mode != "off" else None
     for index, work in enumerate(tasks):
         with current.get_lock():
             current.value = index

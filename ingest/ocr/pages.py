@@ -44,11 +44,17 @@ class OcrStats:
 
 
 class Ocr:
-    def __init__(self, options: OcrOptions, on_page: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        options: OcrOptions,
+        on_page: Callable[[], None] | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
         self.options = options
         self.engine = OcrEngine()
         self.cache = OcrCache(options.cache_dir, options.settings_key())
-        self.on_page = on_page
+        self.on_page = on_page  # after each page
+        self.heartbeat = heartbeat  # before each page that must be recognised
 
     def for_file(self, sha256: str) -> FileOcr:
         return FileOcr(self, sha256)
@@ -75,6 +81,8 @@ class FileOcr:
             self.stats.pages += 1
             self.stats.cached += 1
         else:
+            if self.ocr.heartbeat is not None:
+                self.ocr.heartbeat()
             start = time.monotonic()
             cached = self.ocr.engine.recognize(render())
             self.ocr.cache.put(self.sha256, number, cached)
