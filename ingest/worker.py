@@ -11,11 +11,12 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.ocr.pages import OcrOptions
 from ingest.plan import Work
 
 POLL_S = 0.2
@@ -34,6 +35,9 @@ class Parsed:
     chunks: list[tuple[str, str, dict[str, Any]]]  # (id, text, metadata)
     pages: int | None  # pages read so far
     final: bool = True
+    ocr_pages: int = 0  # pages whose text came from OCR, cached ones included (on the final part)
+    ocr_cached: int = 0
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,11 @@ def _child(
     chunk_size: int,
     overlap: int,
     max_tokens: int,
+    ocr_options: OcrOptions,
     results: Any,
     current: Any,
     beat: Any,
+    ocr_pages: Any,
 ) -> None:
     import logging
     import signal
@@ -76,29 +82,43 @@ def _child(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
+    from ingest.ocr.pages import Ocr
     from ingest.splitter import Splitter
 
+    def heartbeat() -> None:
+        # An OCR page is progress for the watchdog: a long scan is not killed while each of its
+        # pages is fine.
+        _beat(beat)
+
+    def page_done() -> None:
+        heartbeat()
+        with ocr_pages.get_lock():
+            ocr_pages.value += 1
+
     splitter = Splitter(make_token_counter(tokenizer_dir), chunk_size, overlap, max_tokens)
+    ocr = Ocr(ocr_options, on_page=page_done, heartbeat=heartbeat) if ocr_options.mode != "off" else None
     for index, work in enumerate(tasks):
         with current.get_lock():
             current.value = index
         _beat(beat)
-        payload = _parse(work, splitter, results, beat)
+        payload = _parse(work, splitter, results, beat, ocr)
         with current.get_lock():
             current.value = -1
         results.put(payload)
 
 
-def _parse(work: Work, splitter: Any, results: Any, beat: Any) -> Parsed | Failed:
+def _parse(work: Work, splitter: Any, results: Any, beat: Any, ocr: Any) -> Parsed | Failed:
     """Stream one file's chunks to `results` in parts; return its last part, or why it failed."""
     from ingest.loaders import iter_file
     from localgpt.errors import LoaderError
+
+    file_ocr = ocr.for_file(work.sha256) if ocr is not None else None
 
     pages: set[int] = set()
     batch: list[tuple[str, str, dict[str, Any]]] = []
     sent = 0
     try:
-        docs = _beating(iter_file(Path(work.info.open_path)), beat, pages)
+        docs = _beating(iter_file(Path(work.info.open_path), file_ocr), beat, pages)
         if work.info.fs_path:  # a name that is not UTF-8: indexed under its escaped form
             docs = _renamed(docs, work.info.path)
         for chunk in splitter.stream(docs, work.sha256):
@@ -111,7 +131,15 @@ def _parse(work: Work, splitter: Any, results: Any, beat: Any) -> Parsed | Faile
                 batch = []
         if not sent and not batch:
             raise LoaderError("no text")
-        return Parsed(work, batch, len(pages) or None)
+        stats = file_ocr.stats if file_ocr is not None else None
+        return Parsed(
+            work,
+            batch,
+            len(pages) or None,
+            ocr_pages=stats.pages if stats else 0,
+            ocr_cached=stats.cached if stats else 0,
+            ocr_seconds=stats.seconds if stats else 0.0,
+        )
     except LoaderError as exc:
         return Failed(work, str(exc) or "unreadable")
     except MemoryError:
@@ -167,13 +195,22 @@ class ParseWorker:
         overlap: int,
         max_tokens: int,
         timeout_s: float,
+        ocr: OcrOptions | None = None,
     ) -> None:
-        self._args = (tokenizer_dir, chunk_size, overlap, max_tokens)
+        self._args = (tokenizer_dir, chunk_size, overlap, max_tokens, ocr or OcrOptions(mode="off"))
         self._timeout = timeout_s
         self._ctx = mp.get_context("spawn")  # fork after ONNX/torch threads exist can deadlock
         self._proc: Any = None
+        # Pages OCR'd (or read from the OCR cache) so far, across child restarts: live progress
+        # inside a long scan, before its file is done.
+        self._ocr_pages = self._ctx.Value("i", 0)
 
-    def run(self, tasks: list[Work]) -> Iterator[Parsed | Failed]:
+    @property
+    def ocr_pages(self) -> int:
+        return int(self._ocr_pages.value)
+
+    def run(self, tasks: list[Work], on_poll: Callable[[], None] | None = None) -> Iterator[Parsed | Failed]:
+        """`on_poll` is called each time the wait for the next result times out (every POLL_S)."""
         pending = list(tasks)
         while pending:
             results = self._ctx.Queue(maxsize=QUEUE_DEPTH)
@@ -181,7 +218,7 @@ class ParseWorker:
             beat = self._ctx.Value("d", time.monotonic(), lock=False)
             self._proc = self._ctx.Process(
                 target=_child,
-                args=(pending, *self._args, results, current, beat),
+                args=(pending, *self._args, results, current, beat, self._ocr_pages),
                 daemon=True,
             )
             self._proc.start()
@@ -192,6 +229,8 @@ class ParseWorker:
                     try:
                         item = results.get(timeout=POLL_S)
                     except queue.Empty:
+                        if on_poll is not None:
+                            on_poll()
                         # The queue is drained, so the file in trouble is the next one due.
                         reason = self._check(current, max(beat.value, received))
                         if reason is None:

@@ -128,7 +128,7 @@ def _drop(res: object) -> None:
 @json_option
 @pass_app
 def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
-    """List the indexed files with their chunk and page counts."""
+    """List the indexed files with their chunk and page counts, and which were read through OCR."""
     from localgpt.rag.resources import Resources
     from localgpt.settings.display import shown
 
@@ -140,6 +140,7 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
                 "source": r.path,
                 "chunks": len(r.chunk_ids),
                 "pages": r.pages,
+                "ocr_pages": r.ocr_pages,
                 "size": r.size,
                 "sha256": r.sha256,
             }
@@ -152,7 +153,8 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
         return ExitCode.NO_INDEX
     for r in records.values():
         pages = f"{r.pages:>4} pages" if r.pages else " " * 10
-        click.echo(f"{len(r.chunk_ids):>6} chunks {pages}  {shown(r.path)}")
+        ocr = f"  (OCR: {r.ocr_pages} pages)" if r.ocr_pages else ""
+        click.echo(f"{len(r.chunk_ids):>6} chunks {pages}  {shown(r.path)}{ocr}")
     total = sum(len(r.chunk_ids) for r in records.values())
     click.echo(f"{len(records)} files, {total} chunks in '{settings.store.collection}'", err=True)
     return ExitCode.OK

@@ -44,6 +44,11 @@ class Resources:
     def data_dir(self) -> Path:
         return self.settings.paths.data_dir
 
+    @property
+    def ocr_cache_dir(self) -> Path:
+        """Per-page OCR results, kept across re-syncs and `--rebuild` (ingest/ocr/cache.py)."""
+        return DataDir(self.data_dir).ocr_cache
+
     @cached_property
     def embedder_source(self) -> tuple[str, str]:
         """(name, folder or hub name) of the embedder, without loading it."""

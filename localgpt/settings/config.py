@@ -65,6 +65,12 @@ class IngestSettings(_Section):
     follow_external_symlinks: bool = Field(
         False, description="Follow symlinks that point outside the ingested folder."
     )
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="OCR: 'auto' reads scanned PDF pages (no or garbage text layer) and image files; "
+        "'force' OCRs every PDF page; 'off' skips them.",
+    )
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
 
     @field_validator("chunk_overlap")
     @classmethod

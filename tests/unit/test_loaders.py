@@ -68,7 +68,8 @@ def test_supported_extensions_are_lowercase_suffixes_with_a_dot() -> None:
     assert {".pdf", ".md", ".txt", ".rst", ".html", ".csv", ".docx", ".xlsx"} <= extensions
     assert {".json", ".jsonl", ".py", ".go", ".sh", ".yaml"} <= extensions
     assert all(ext.startswith(".") and ext == ext.lower() for ext in extensions)
-    assert ".png" not in extensions
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} <= extensions  # through OCR
+    assert ".gif" not in extensions
 
 
 # ------------------------------------------------------------------ pdf
@@ -400,6 +401,12 @@ def test_unknown_binary_extension_is_skipped() -> None:
 
 
 def test_known_binary_extension_is_skipped_without_sniffing(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "clip.MP4"
+    path.write_text("even text in a .mp4 is not read")
+    assert reason(path) == "binary file (unsupported type .mp4)"
+
+
+def test_images_without_ocr_are_not_documents(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "photo.PNG"
     path.write_text("even text in a .png is not read")
     assert reason(path) == "binary file (unsupported type .png)"
