@@ -21,6 +21,7 @@ from localgpt.errors import ExitCode, LocalGPTError, UsageError
 @click.option("--model", "-m", help="GGUF path or file name in models_dir ([llm] model).")
 @click.option("--source", "source_glob", help="Only use files matching this glob, e.g. '*.pdf'.")
 @click.option("--mmr", is_flag=True, default=None, help="Diversify chunks with MMR.")
+@click.option("--no-server", is_flag=True, help="Answer in this process even if `localgpt serve` runs.")
 @pass_app
 def ask_command(
     app: AppContext,
@@ -32,6 +33,7 @@ def ask_command(
     model: str | None,
     source_glob: str | None,
     mmr: bool | None,
+    no_server: bool,
 ) -> int:
     """Answer QUESTION from the indexed documents ('-' reads it from stdin).
 
@@ -53,6 +55,14 @@ def ask_command(
     question = (question or "").strip()
     if not question:
         raise UsageError("empty question: pass QUESTION, or '-' to read it from stdin")
+    if not no_server:
+        from localgpt.server.client import ask_remote, sources_of
+
+        # A warm `localgpt serve` for this data dir and these settings answers instead.
+        remote = ask_remote(settings, question, source_glob, None if as_json else _write)
+        if remote is not None:
+            _remote_end(as_json, remote, sources_of(remote))
+            return ExitCode.ABSTAINED if remote.get("abstained") else ExitCode.OK
     if as_json:
         answer = rag.answer(question, source_glob=source_glob)
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
@@ -64,6 +74,17 @@ def ask_command(
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
     _load_notes(rag)
     return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _remote_end(as_json: bool, answer: dict[str, Any], sources: list[Any]) -> None:
+    """What the in-process path prints once the answer is complete, for a server's answer."""
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    for source in sources:
+        click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
 
 
 def _load_notes(rag: Any) -> None:

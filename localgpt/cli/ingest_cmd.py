@@ -23,6 +23,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.option("--rebuild", is_flag=True, help="Drop the collection first and re-embed everything.")
 @click.option("--wait", "wait_s", type=float, default=0.0, help="Wait this long for another ingest.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--watch", is_flag=True, help="Then keep syncing as files change, until Ctrl-C.")
 @json_option
 @pass_app
 def ingest_command(
@@ -33,6 +34,7 @@ def ingest_command(
     rebuild: bool,
     wait_s: float,
     quiet: bool,
+    watch: bool,
     as_json: bool,
 ) -> int:
     """Index files and folders, or bring the index up to date with them.
@@ -66,6 +68,13 @@ def ingest_command(
         click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
         print_summary(summary, rich)
+    if watch and not dry_run:
+        from ingest.watch import watch as watch_folders
+
+        click.echo(f"localgpt: watching {len(paths)} path(s) for changes; Ctrl-C stops", err=True)
+        watch_folders(res, list(paths))
+        click.echo("localgpt: stopped watching", err=True)
+        return ExitCode.OK
     return summary.exit_code
 
 
