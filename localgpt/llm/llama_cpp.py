@@ -95,6 +95,12 @@ class LLM:
     def count(self, text: str) -> int:
         return len(self.tokenize(text))
 
+    def forget_prompt(self) -> None:
+        """Evaluate the next prompt from scratch. Reusing the cached prefix is faster but rounds
+        differently, and `localgpt serve` must answer word for word as `ask` does in process."""
+        with self.lock:
+            self._llama.reset()
+
     def stream(
         self,
         prompt_tokens: list[int],

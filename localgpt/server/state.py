@@ -47,6 +47,12 @@ class CollectionResources(Resources):
     def llm(self) -> LLM:
         return self._models.llm if self._models else super().llm
 
+    def loaded_llm(self) -> LLM | None:
+        """The model if it is loaded; never loads it (an abstention needs none)."""
+        owner = self._models or self
+        llm: LLM | None = owner.__dict__.get("llm")
+        return llm
+
     def keyword_index(self) -> KeywordIndex:
         """Loaded from disk once per index generation, not once per question."""
         key = (self.manifest.generation(), self.store().count())
@@ -67,6 +73,7 @@ class ServerState:
         self.queue = GenerationQueue(settings.server.queue_size)
         self.digest = settings_digest(settings)
         self.started = time.time()
+        self.answered = 0  # completions finished (a client can tell it was served from here)
         self.state = "starting"  # -> loading -> ready | failed
         self.error: str | None = None
         self.indexed = asyncio.Event()  # the embedder and the default index are loaded (or failed)
@@ -141,7 +148,7 @@ class ServerState:
     # ---- /health ---------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        llm = self.models.__dict__.get("llm")  # never loads it
+        llm = self.models.loaded_llm()
         collections = []
         for name in self.collection_names():
             try:
@@ -157,6 +164,7 @@ class ServerState:
             "collections": collections,
             "default_collection": self.default,
             "queue": {"pending": self.queue.pending, "size": self.queue.size},
+            "answered": self.answered,
             "data_dir": str(self.settings.paths.data_dir),
             "digest": self.digest,
             "pid": os.getpid(),

@@ -72,6 +72,9 @@ def start(
         if turn.cancel.is_set():
             return  # the client left while queued: don't spend the model on it
         try:
+            forget = getattr(res.loaded_llm(), "forget_prompt", None)
+            if forget is not None:
+                forget()  # answers word for word as `ask` in process
             answer = ChatSession(RAG(res), history).ask(
                 question,
                 k=k,
@@ -83,6 +86,7 @@ def start(
         except BaseException as exc:
             put("error", exc)
         else:
+            state.answered += 1  # only this thread writes it
             put("done", answer)
 
     state.queue.submit(job)
