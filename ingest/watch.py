@@ -52,22 +52,37 @@ def watch(
     log: IO[str] | None = None,
     on_sync: Callable[[Summary], None] | None = None,
 ) -> None:
-    """Sync on every burst of changes until `stop` is set (or Ctrl-C, on the main thread)."""
+    """Sync on every burst of changes until `stop` is set (or Ctrl-C, on the main thread).
+
+    The first sync runs once the watcher is listening, so nothing changed before it is missed.
+    """
     from watchfiles import DefaultFilter
     from watchfiles import watch as watch_changes
 
     out = log or sys.stderr
     ignore = DefaultFilter(ignore_paths=[str(res.settings.paths.data_dir.resolve())])
     folders = [str(Path(r).resolve()) for r in roots]
-    for _changes in watch_changes(
-        *folders, watch_filter=ignore, debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=False
+    first = True
+    for changes in watch_changes(
+        *folders,
+        watch_filter=ignore,
+        debounce=DEBOUNCE_MS,
+        stop_event=stop,
+        raise_interrupt=False,
+        yield_on_timeout=True,  # an empty set each second: the cue for the first sync
+        rust_timeout=1000,
     ):
+        if not changes and not first:
+            continue
+        first = False
         try:
             summary = sync_once(res, roots)
-        except LocalGPTError as exc:
+        except Exception as exc:
             # A failed sync must not end the watch: the next change tries again.
-            print(f"localgpt: watch: {exc}", file=out, flush=True)
+            message = str(exc) if isinstance(exc, LocalGPTError) else f"{type(exc).__name__}: {exc}"
+            print(f"localgpt: watch: {message}", file=out, flush=True)
             continue
-        print(f"localgpt: watch: {describe(summary)}", file=out, flush=True)
+        if changes or summary.added or summary.changed or summary.moved or summary.removed:
+            print(f"localgpt: watch: {describe(summary)}", file=out, flush=True)
         if on_sync:
             on_sync(summary)

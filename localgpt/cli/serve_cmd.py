@@ -66,7 +66,7 @@ def serve_command(
 
 def _watcher(roots: list[Path]) -> Background:
     def run(state: ServerState, stop: threading.Event) -> None:
-        from ingest.watch import describe, sync_once, watch
+        from ingest.watch import watch
         from localgpt.server.state import CollectionResources
 
         # Its own manifest connection (its own transactions); the server's embedder.
@@ -74,10 +74,6 @@ def _watcher(roots: list[Path]) -> Background:
         while not state.index_warm.wait(0.2):
             if stop.is_set():
                 return
-        try:
-            click.echo(f"localgpt: watch: {describe(sync_once(res, roots))}", err=True)
-        except Exception as exc:  # the server keeps serving; the watch tries again on a change
-            click.echo(f"localgpt: watch: {exc}", err=True)
-        watch(res, roots, stop)
+        watch(res, roots, stop)  # syncs first: what changed while no server ran
 
     return run
