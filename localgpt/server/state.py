@@ -74,6 +74,7 @@ class ServerState:
         self.digest = settings_digest(settings)
         self.started = time.time()
         self.answered = 0  # completions finished (a client can tell it was served from here)
+        self.cancelled = 0  # generations stopped because their client left
         self.state = "starting"  # -> loading -> ready | failed
         self.error: str | None = None
         self.indexed = asyncio.Event()  # the embedder and the default index are loaded (or failed)
@@ -165,6 +166,7 @@ class ServerState:
             "default_collection": self.default,
             "queue": {"pending": self.queue.pending, "size": self.queue.size},
             "answered": self.answered,
+            "cancelled": self.cancelled,
             "data_dir": str(self.settings.paths.data_dir),
             "digest": self.digest,
             "pid": os.getpid(),

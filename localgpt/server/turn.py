@@ -70,7 +70,8 @@ def start(
 
     def job() -> None:
         if turn.cancel.is_set():
-            return  # the client left while queued: don't spend the model on it
+            state.cancelled += 1  # the client left while queued: don't spend the model on it
+            return
         try:
             forget = getattr(res.loaded_llm(), "forget_prompt", None)
             if forget is not None:
@@ -86,7 +87,11 @@ def start(
         except BaseException as exc:
             put("error", exc)
         else:
-            state.answered += 1  # only this thread writes it
+            # Only this thread writes the counters.
+            if answer.cancelled:
+                state.cancelled += 1
+            else:
+                state.answered += 1
             put("done", answer)
 
     state.queue.submit(job)

@@ -258,6 +258,18 @@ def test_eight_concurrent_clients_are_all_answered(served: Server) -> None:
         assert all(a.strip() for a in answers)
 
 
+def test_a_client_that_disconnects_stops_its_generation(served: Server) -> None:
+    before = served.health()
+    body = {"model": "localgpt", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    with httpx.stream("POST", f"{served.url}/v1/chat/completions", json=body, timeout=120) as response:
+        for line in response.iter_lines():
+            if '"content": "' in line and '"content": ""' not in line:
+                break  # the first token: hang up
+    after = poll(lambda: (h := served.health())["cancelled"] > before["cancelled"] and h, "the cancel")
+    assert after["answered"] == before["answered"]  # stopped, not finished
+    assert after["queue"]["pending"] == 0
+
+
 # ---- ask through the server ----------------------------------------------------------------------
 
 
