@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +21,8 @@ from textual.widgets import Input
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.resources import Resources
+from localgpt.server.info import live_server
+from localgpt.server.remote_session import RemoteSession
 from tui.chats import Chat, ChatStore, Turn
 from tui.collections import CollectionResources, list_collections
 from tui.external import ViewTarget, command, prepare, program
@@ -56,14 +58,16 @@ class LocalGPTApp(App[None]):
     TITLE = "localgpt"
     CSS_PATH = "app.tcss"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, use_server: bool = True) -> None:
         super().__init__()
         self.settings = settings
         # The first Resources loads the models; other collections borrow them (CollectionResources).
         self.models = Resources(settings)
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
-        self.session = ChatSession(self.rag)
+        # A running `localgpt serve` for this data dir answers instead, with its model already warm.
+        self.server = live_server(settings) if use_server else None
+        self.session = self._new_session()
         self.chats = ChatStore(settings.paths.data_dir / "chats")
         self.chat = Chat.new(settings.store.collection)
         self.main = MainScreen()
@@ -84,10 +88,18 @@ class LocalGPTApp(App[None]):
         self.main.prompt.placeholder = "Loading the model… you can type your question already"
         self._load_models(self.models)
 
+    def _new_session(self, history: Sequence[tuple[str, str]] = ()) -> ChatSession | RemoteSession:
+        if self.server is not None:
+            return RemoteSession(self.server, self.resources.settings, history)
+        return ChatSession(self.rag, history)
+
     @work(thread=True, exit_on_error=False, group="load")
     def _load_models(self, resources: Resources) -> None:
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
         self.post_message(self._count(resources))
+        if self.server is not None:
+            self.post_message(ModelReady(f"server {self.server.url}", 0, []))
+            return
         try:
             llm = resources.llm
         except LocalGPTError as exc:
@@ -175,7 +187,9 @@ class LocalGPTApp(App[None]):
         self._answer(turn_id, question, self.session, self._cancel)
 
     @work(thread=True, exit_on_error=False, group="answer")
-    def _answer(self, turn_id: int, question: str, session: ChatSession, cancel: threading.Event) -> None:
+    def _answer(
+        self, turn_id: int, question: str, session: ChatSession | RemoteSession, cancel: threading.Event
+    ) -> None:
         try:
             answer = session.ask(
                 question,
@@ -271,7 +285,7 @@ class LocalGPTApp(App[None]):
     async def action_new_chat(self) -> None:
         self.action_cancel()
         self.chat = Chat.new(self.resources.settings.store.collection)
-        self.session = ChatSession(self.rag)
+        self.session = self._new_session()
         await self.main.conversation.clear()
         self.main.sources.show([], "Sources")
         self.main.prompt.value = ""
@@ -352,7 +366,7 @@ class LocalGPTApp(App[None]):
             self._use_collection(chat.collection)
         self.chat = chat
         # Follow-ups continue from the saved turns, condensed against them like live ones.
-        self.session = ChatSession(self.rag, chat.history)
+        self.session = self._new_session(chat.history)
         conversation = self.main.conversation
         await conversation.clear()
         for record in chat.turns:

@@ -68,11 +68,11 @@ def _stream(
             "POST", url, json=body, headers=headers, timeout=timeout, trust_env=False
         ) as response:
             if response.status_code != 200:
-                _raise(response.status_code, response.read(), wrote)
+                raise_server_error(response.status_code, response.read(), wrote)
             answer: dict[str, Any] | None = None
-            for event in _events(response.iter_lines()):
+            for event in sse_events(response.iter_lines()):
                 if "error" in event:
-                    _raise(500, json.dumps(event).encode(), wrote)
+                    raise_server_error(500, json.dumps(event).encode(), wrote)
                 choice = (event.get("choices") or [{}])[0]
                 piece = (choice.get("delta") or {}).get("content") or ""
                 if piece and on_token:
@@ -95,7 +95,7 @@ def _stream(
     return answer
 
 
-def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+def sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     for line in lines:
         if not line.startswith("data:"):
             continue
@@ -110,7 +110,7 @@ def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             yield event
 
 
-def _raise(status: int, raw: bytes, wrote: bool) -> None:
+def raise_server_error(status: int, raw: bytes, wrote: bool) -> None:
     """The server's error as ours. One without an exit code of ours (unknown model, queue full,
     a bug) means: answer in process, unless part of the answer is out already."""
     try:

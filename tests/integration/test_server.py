@@ -292,6 +292,35 @@ def test_ask_through_the_server_prints_the_same_as_in_process(served: Server, qu
     assert remote_json == local_json
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_chat_app_answers_through_the_server(served: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localgpt.settings.config import load_settings
+    from tests.tui.conftest import ask as ask_in_app
+    from tests.tui.conftest import wait_idle
+    from tui.app import LocalGPTApp
+
+    for key in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "LOCALGPT_LLM__MAX_TOKENS"):
+        monkeypatch.setenv(key, served.env[key])  # the server's settings: it may answer
+    settings = load_settings(None, {"paths.data_dir": str(served.data)}).settings
+    app = LocalGPTApp(settings)
+    assert app.server is not None
+    before = served.health()["answered"]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ask_in_app(pilot, QUESTION)
+        await wait_idle(pilot)
+        record = app.main.conversation.turns[-1].record
+        assert record.answer and not record.abstained
+        assert any(s.source.endswith("aurora-k7-manual.pdf") for s in record.sources)
+        assert app.session.history == [(QUESTION, record.answer)]
+        assert "llm" not in app.models.__dict__  # no model loaded in the app
+    assert served.health()["answered"] == before + 1
+
+
 def test_ask_with_other_settings_answers_in_process(served: Server) -> None:
     before = served.health()["answered"]
     proc = run_cli("--data-dir", str(served.data), "ask", "--mmr", QUESTION, env=served.env)
