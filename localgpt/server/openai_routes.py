@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from localgpt.errors import LocalGPTError
@@ -26,7 +26,7 @@ from localgpt.server.errors import APIError, error_body, from_localgpt
 from localgpt.server.queue import QueueFull
 from localgpt.server.schemas import MAX_EMBED_INPUTS, ChatRequest, EmbeddingsRequest
 from localgpt.server.state import MODEL_PREFIX, ServerState
-from localgpt.server.turn import collect, conversation, first_event, start, stream_events
+from localgpt.server.turn import ClientGone, collect, conversation, first_event, start, stream_events
 
 router = APIRouter(prefix="/v1")
 
@@ -49,17 +49,20 @@ async def models(request: Request) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
+async def chat_completions(body: ChatRequest, request: Request) -> Response:
     state = state_of(request)
     question, history = conversation(body.messages)
     res = await run_in_threadpool(state.resources, body.model)
     await state.ready_for_retrieval()
     try:
-        turn = start(state, res, question, history, body.k, body.source)
+        turn = start(state, res, question, history, body.k, body.source, body.stream)
     except QueueFull as exc:
         raise APIError(503, f"the server is busy: {state.queue.size} generations are queued; retry later",
                        "queue_full", headers={"Retry-After": str(exc.retry_after_s)}) from None  # fmt: skip
-    first = await first_event(turn, request)
+    try:
+        first = await first_event(turn, request)
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; the generation is cancelled
     if first[0] == "error":
         raise first[1]  # before any byte is sent: a proper status (400 too long, 404 no index, ...)
     meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
@@ -70,7 +73,10 @@ async def chat_completions(body: ChatRequest, request: Request) -> JSONResponse 
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await collect(turn, request, first)
+    try:
+        answer = await collect(turn, request, first)
+    except ClientGone:
+        return Response(status_code=499)
     return JSONResponse({
         **meta,
         "object": "chat.completion",

@@ -44,6 +44,10 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]
     return question, history
 
 
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready; nobody is left to answer."""
+
+
 @dataclass
 class Turn:
     """A generation in flight: its events, and the switch that stops it at the next token."""
@@ -59,8 +63,10 @@ def start(
     history: list[tuple[str, str]],
     k: int | None,
     source: str | None,
+    stream: bool,
 ) -> Turn:
-    """Queue the generation (or raise QueueFull); events arrive on `turn.events`."""
+    """Queue the generation (or raise QueueFull); events arrive on `turn.events` (tokens only
+    when streaming)."""
     loop = asyncio.get_running_loop()
     turn = Turn()
 
@@ -81,7 +87,7 @@ def start(
                 k=k,
                 source_glob=source,
                 on_sources=lambda sources: put("sources", sources),
-                on_token=lambda piece: put("token", piece),
+                on_token=(lambda piece: put("token", piece)) if stream else None,
                 cancel=turn.cancel,
             )
         except BaseException as exc:
@@ -99,12 +105,24 @@ def start(
 
 
 async def first_event(turn: Turn, request: Request) -> tuple[str, Any]:
-    """The first event, or a cancelled turn if the client hangs up while waiting for it."""
-    return await until_disconnected(request, turn.events.get(), turn)
+    """The first event; ClientGone (and the turn cancelled) if the client hangs up first."""
+    return await _unless_gone(turn, request, turn.events.get())
 
 
-async def until_disconnected(request: Request, waiting: Any, turn: Turn) -> Any:
-    """Await `waiting`; if the client disconnects first, cancel the turn and raise CancelledError."""
+async def collect(turn: Turn, request: Request, first: tuple[str, Any]) -> Answer:
+    """Wait for the whole answer (non-streaming: the events are sources, then done or error)."""
+    event = first
+    while True:
+        kind, value = event
+        if kind == "error":
+            raise value
+        if kind == "done":
+            answer: Answer = value
+            return answer
+        event = await _unless_gone(turn, request, turn.events.get())
+
+
+async def _unless_gone(turn: Turn, request: Request, waiting: Any) -> Any:
     task = asyncio.ensure_future(waiting)
     watcher = asyncio.ensure_future(_disconnect(request))
     try:
@@ -114,7 +132,7 @@ async def until_disconnected(request: Request, waiting: Any, turn: Turn) -> Any:
     if task not in done:
         task.cancel()
         turn.cancel.set()
-        raise asyncio.CancelledError("client disconnected")
+        raise ClientGone
     return task.result()
 
 
@@ -123,19 +141,6 @@ async def _disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
-
-
-async def collect(turn: Turn, request: Request, first: tuple[str, Any]) -> Answer:
-    """Wait for the whole answer (non-streaming)."""
-    event = first
-    while True:
-        kind, value = event
-        if kind == "error":
-            raise value
-        if kind == "done":
-            answer: Answer = value
-            return answer
-        event = await until_disconnected(request, turn.events.get(), turn)
 
 
 async def stream_events(turn: Turn, first: tuple[str, Any]) -> AsyncIterator[tuple[str, Any]]:

@@ -258,16 +258,22 @@ def test_eight_concurrent_clients_are_all_answered(served: Server) -> None:
         assert all(a.strip() for a in answers)
 
 
-def test_a_client_that_disconnects_stops_its_generation(served: Server) -> None:
+@pytest.mark.parametrize("stream", [True, False], ids=["streaming", "plain"])
+def test_a_client_that_disconnects_stops_its_generation(served: Server, stream: bool) -> None:
     before = served.health()
-    body = {"model": "localgpt", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
-    with httpx.stream("POST", f"{served.url}/v1/chat/completions", json=body, timeout=120) as response:
-        for line in response.iter_lines():
-            if '"content": "' in line and '"content": ""' not in line:
-                break  # the first token: hang up
+    body = {"model": "localgpt", "stream": stream, "messages": [{"role": "user", "content": QUESTION}]}
+    url = f"{served.url}/v1/chat/completions"
+    if stream:
+        with httpx.stream("POST", url, json=body, timeout=120) as response:
+            for line in response.iter_lines():
+                if '"content": "' in line and '"content": ""' not in line:
+                    break  # the first token: hang up
+    else:
+        with pytest.raises(httpx.ReadTimeout):  # gives up long before the answer: hangs up
+            httpx.post(url, json=body, timeout=httpx.Timeout(120, read=0.3))
     after = poll(lambda: (h := served.health())["cancelled"] > before["cancelled"] and h, "the cancel")
     assert after["answered"] == before["answered"]  # stopped, not finished
-    assert after["queue"]["pending"] == 0
+    poll(lambda: served.health()["queue"]["pending"] == 0, "the model to be free")
 
 
 # ---- ask through the server ----------------------------------------------------------------------
