@@ -21,6 +21,8 @@ from textual.widgets import Input
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.resources import Resources
+from localgpt.server.info import live_server
+from localgpt.server.remote_session import RemoteSession
 from localgpt.settings.layout import DataDir
 from tui import external
 from tui.chats import Chat, ChatStore, Turn
@@ -67,7 +69,7 @@ class LocalGPTApp(App[None]):
                 id="app.interrupt"),
     ]  # fmt: skip
 
-    def __init__(self, settings: Settings, warnings: Sequence[str] = ()) -> None:
+    def __init__(self, settings: Settings, warnings: Sequence[str] = (), use_server: bool = True) -> None:
         super().__init__()
         self.settings = settings
         self.startup_warnings = list(warnings)  # e.g. a configured models_dir that isn't there
@@ -75,7 +77,9 @@ class LocalGPTApp(App[None]):
         self.models = Resources(settings)
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
-        self.session = ChatSession(self.rag)
+        # A running `localgpt serve` for this data dir answers instead, with its model already warm.
+        self.server = live_server(settings) if use_server else None
+        self.session = self._new_session()
         self.chats = ChatStore(DataDir(settings.paths.data_dir).chats)
         self.chat = Chat.new(settings.store.collection)
         self.main = MainScreen()
@@ -99,10 +103,18 @@ class LocalGPTApp(App[None]):
             self.notify(warning, title="Settings", severity="warning", timeout=20)
         self._load_models(self.models)
 
+    def _new_session(self, history: Sequence[tuple[str, str]] = ()) -> ChatSession | RemoteSession:
+        if self.server is not None:
+            return RemoteSession(self.server, self.resources.settings, history)
+        return ChatSession(self.rag, history)
+
     @work(thread=True, exit_on_error=False, group="load")
     def _load_models(self, resources: Resources) -> None:
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
         self.post_message(self._count(resources))
+        if self.server is not None:
+            self.post_message(ModelReady(f"server {self.server.url}", 0, []))
+            return
         try:
             llm = resources.llm
         except LocalGPTError as exc:
@@ -190,7 +202,9 @@ class LocalGPTApp(App[None]):
         self._answer(turn_id, question, self.session, self._cancel)
 
     @work(thread=True, exit_on_error=False, group="answer")
-    def _answer(self, turn_id: int, question: str, session: ChatSession, cancel: threading.Event) -> None:
+    def _answer(
+        self, turn_id: int, question: str, session: ChatSession | RemoteSession, cancel: threading.Event
+    ) -> None:
         try:
             answer = session.ask(
                 question,
@@ -299,7 +313,7 @@ class LocalGPTApp(App[None]):
     async def action_new_chat(self) -> None:
         self.action_cancel()
         self.chat = Chat.new(self.resources.settings.store.collection)
-        self.session = ChatSession(self.rag)
+        self.session = self._new_session()
         await self.main.conversation.clear()
         self.main.sources.show([], "Sources")
         self.main.prompt.value = ""
@@ -380,7 +394,7 @@ class LocalGPTApp(App[None]):
             self._use_collection(chat.collection)
         self.chat = chat
         # Follow-ups continue from the saved turns, condensed against them like live ones.
-        self.session = ChatSession(self.rag, chat.history)
+        self.session = self._new_session(chat.history)
         conversation = self.main.conversation
         await conversation.clear()
         for record in chat.turns:

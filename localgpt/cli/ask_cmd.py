@@ -22,6 +22,7 @@ from localgpt.errors import ExitCode, LocalGPTError, UsageError
 @click.option("--model", "-m", help="GGUF path or file name in models_dir ([llm] model).")
 @click.option("--source", "source_glob", help="Only use files matching this glob, e.g. '*.pdf'.")
 @click.option("--mmr", is_flag=True, default=None, help="Diversify chunks with MMR.")
+@click.option("--no-server", is_flag=True, help="Answer in this process even if `localgpt serve` runs.")
 @pass_app
 def ask_command(
     app: AppContext,
@@ -33,6 +34,7 @@ def ask_command(
     model: str | None,
     source_glob: str | None,
     mmr: bool | None,
+    no_server: bool,
 ) -> int:
     """Answer QUESTION from the indexed documents ('-' reads it from stdin).
 
@@ -53,22 +55,24 @@ def ask_command(
             raise UsageError("--batch reads questions from stdin; give no QUESTION")
         return _batch(rag, source_glob, k)
     raw = sys.stdin.buffer.read() if question in (None, "-") else from_argument(question)
-    if as_json:
-        try:
-            answer = rag.answer(decode_question(raw, settings.llm.n_ctx), source_glob=source_glob)
-        except LocalGPTError as exc:
+    try:
+        text = decode_question(raw, settings.llm.n_ctx)
+        remote = None if no_server else _ask_server(settings, text, source_glob, as_json)
+        if remote is not None:
+            return ExitCode.ABSTAINED if remote.get("abstained") else ExitCode.OK
+        answer = rag.answer(text, source_glob=source_glob, on_token=None if as_json else _write)
+    except LocalGPTError as exc:
+        if as_json:
             click.echo(json.dumps(error_payload(raw, exc), ensure_ascii=False))
-            raise  # and the one line on stderr, with its exit code
-        notices = _notices(rag, answer, source_glob, k)
+        raise  # and the one line on stderr, with its exit code
+    notices = _notices(rag, answer, source_glob, k)
+    if as_json:
         click.echo(json.dumps(answer.as_dict() | {"notices": notices}, ensure_ascii=False))
     else:
-        question = decode_question(raw, settings.llm.n_ctx)
-        answer = rag.answer(question, source_glob=source_glob, on_token=_write)
         sys.stdout.write("\n")
         sys.stdout.flush()
         for source in answer.sources:
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
-        notices = _notices(rag, answer, source_glob, k)
     for notice in notices:
         click.echo(f"localgpt: note: {notice}", err=True)
     _load_notes(rag)
@@ -93,6 +97,29 @@ def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> l
     if not answer.abstained and not answer.cancelled:
         found.append(k_notice(k, len(answer.sources), rag.settings))
     return [notice for notice in found if notice]
+
+
+def _ask_server(
+    settings: Any, question: str, source_glob: str | None, as_json: bool
+) -> dict[str, Any] | None:
+    """A warm `localgpt serve` for this data dir and these settings answers, if one runs."""
+    from localgpt.server.client import ask_remote, sources_of
+
+    remote = ask_remote(settings, question, source_glob, None if as_json else _write)
+    if remote is not None:
+        _remote_end(as_json, remote, sources_of(remote))
+    return remote
+
+
+def _remote_end(as_json: bool, answer: dict[str, Any], sources: list[Any]) -> None:
+    """What the in-process path prints once the answer is complete, for a server's answer."""
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    for source in sources:
+        click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
 
 
 def _load_notes(rag: Any) -> None:

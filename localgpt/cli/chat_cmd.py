@@ -13,12 +13,13 @@ from localgpt.errors import ExitCode, UsageError
 @cli.command("chat")
 @click.option("--collection", "-c", help="Collection to open ([store] collection).")
 @click.option("--model", "-m", help="GGUF path or file name in models_dir ([llm] model).")
+@click.option("--no-server", is_flag=True, help="Answer in this process even if `localgpt serve` runs.")
 @pass_app
-def chat_command(app: AppContext, collection: str | None, model: str | None) -> int:
+def chat_command(app: AppContext, collection: str | None, model: str | None, no_server: bool) -> int:
     """Chat with your documents in a terminal app; answers stream beside their sources.
 
     F1 lists the keys, Ctrl+P searches the actions, Ctrl+Q quits. Chats are saved in the data
-    dir's chats/ folder.
+    dir's chats/ folder. A running `localgpt serve` for the same data dir answers, if there is one.
     """
     loaded = app.load(**{"store.collection": collection, "llm.model": model})
     settings = loaded.settings
@@ -38,7 +39,7 @@ def chat_command(app: AppContext, collection: str | None, model: str | None) -> 
     _log_into_textual(app.debug)
     from tui.app import LocalGPTApp
 
-    LocalGPTApp(settings, [w for w in warnings if w]).run()
+    LocalGPTApp(settings, [w for w in warnings if w], use_server=not no_server).run()
     return ExitCode.OK
 
 

@@ -30,6 +30,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     default=None,
     help="Also follow symlinks that point outside the folder ([ingest] follow_external_symlinks).",
 )
+@click.option("--watch", is_flag=True, help="Then keep syncing as files change, until Ctrl-C.")
 @json_option
 @pass_app
 def ingest_command(
@@ -41,6 +42,7 @@ def ingest_command(
     wait_s: float,
     quiet: bool,
     follow_external_symlinks: bool | None,
+    watch: bool,
     as_json: bool,
 ) -> int:
     """Index files and folders, or bring the index up to date with them.
@@ -75,6 +77,13 @@ def ingest_command(
         click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
         print_summary(summary, rich)
+    if watch and not dry_run:
+        from ingest.watch import watch as watch_folders
+
+        click.echo(f"localgpt: watching {len(paths)} path(s) for changes; Ctrl-C stops", err=True)
+        watch_folders(res, list(paths))
+        click.echo("localgpt: stopped watching", err=True)
+        return ExitCode.OK
     return summary.exit_code
 
 

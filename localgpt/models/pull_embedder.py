@@ -13,7 +13,7 @@
    written and the folder renamed to `<models_dir>/<name>/` in one step. An interrupted pull
    keeps the staging folder; the same command resumes it.
 
-The int8 ONNX export is made on first use, offline, like the bundled model's (embed/embedder.py).
+The int8 ONNX export is made on first use, offline, like the bundled model's (embed/export.py).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ class Resources:
         self._models = models or self  # whose embedder and LLM these are
         self._store: Store | None = None
         self._keyword: KeywordIndex | None = None
+        self._keyword_lock = threading.Lock()
         self._lock = threading.RLock()
 
     def for_collection(self, collection: str) -> Resources:
@@ -110,13 +111,17 @@ class Resources:
         store = self.store()
         size = store.count() if collection_size is None else collection_size
         generation = self.manifest.generation()
-        cached = self._keyword
-        if cached is not None and cached.generation == generation and len(cached.ids) == size:
+        with self._keyword_lock:  # a server's concurrent searches load it once
+            cached = self._keyword
+            if cached is None or cached.generation != generation or len(cached.ids) != size:
+                folder = DataDir(self.data_dir).keyword(store.name)
+                cached = self._keyword = fresh_index(folder, generation, size, store.iter_all)
             return cached
-        self._keyword = fresh_index(
-            DataDir(self.data_dir).keyword(store.name), generation, size, store.iter_all
-        )
-        return self._keyword
+
+    def loaded_llm(self) -> ChatModel | None:
+        """The model if it is loaded; never loads it (an abstention needs none)."""
+        llm: ChatModel | None = self._models.__dict__.get("llm")
+        return llm
 
     def retriever(self, k: int | None = None, sources: list[str] | None = None) -> HybridRetriever:
         """The LangChain retriever over this collection; the store is counted once per call."""

@@ -141,6 +141,17 @@ class LLMSettings(_Section):
         return value
 
 
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `localgpt serve` binds; loopback by default.")
+    port: int = Field(8765, ge=0, le=65535, description="Port of `localgpt serve` (0 picks a free one).")
+    api_key: str = Field("", description="Bearer token the server requires; needed off loopback.")
+    cors_origins: tuple[str, ...] = Field((), description="Origins allowed by CORS; none by default.")
+    max_request_kb: int = Field(1024, ge=1, le=1_048_576, description="Largest request body, in KiB.")
+    queue_size: int = Field(
+        32, ge=1, le=10_000, description="Generations waiting for the model; more get 503."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -156,6 +167,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsSettings = Field(default_factory=lambda: EmbeddingsSettings())
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings())
 
     @classmethod
     def settings_customise_sources(
