@@ -24,7 +24,7 @@ from localgpt.errors import ExitCode
 from localgpt.models.files import BUNDLED_EMBEDDER_NAME, resolve_embedder
 from localgpt.models.pull_embedder import git_blob_sha1
 from tests.conftest import run_cli
-from tests.integration.test_models_pull import Hub, _handler
+from tests.hub import Hub, hub_handler
 
 REPO = "test-org/multilingual-stand-in"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -64,7 +64,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     for path in folder.rglob("*"):
         if path.is_file():
             state.serve(REPO, path.relative_to(folder).as_posix(), path.read_bytes(), revision=COMMIT)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(state))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"

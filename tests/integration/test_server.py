@@ -28,7 +28,7 @@ from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
 from localgpt.rag.prompt import ABSTAIN_TEXT
 from tests.conftest import EXAMPLES, run_cli
-from tests.integration.test_faults import build_index, clean_env
+from tests.helpers import build_index, clean_env
 
 openai = pytest.importorskip("openai")
 
