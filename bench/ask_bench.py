@@ -131,7 +131,8 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
     def via_localgpt() -> tuple[list[float], str]:
         stamps: list[float] = []
         done = llm.stream(
-            tokens,
+            GEN_MESSAGES,
+            rendered.prompt,
             stop,
             GEN_MAX_TOKENS,
             on_token=lambda _: stamps.append(time.perf_counter()),
@@ -251,8 +252,8 @@ def main() -> int:
     n_questions = args.questions or (2 if args.quick else 10)
     started, load_before = time.perf_counter(), loadavg()
 
-    from localgpt.settings.config import load_settings
     from localgpt.models.files import bundled_llm_path
+    from localgpt.settings.config import load_settings
 
     model = bundled_llm_path()
     if model is None:

@@ -106,11 +106,14 @@ def classic_splitter() -> Any:
 
 def evaluate(questions: list[Any], store: Any, keyword: Any, embedder: Any, retrieval: Any) -> list[Any]:
     from localgpt.evaluation.metrics import Result, Retrieved
-    from localgpt.rag.retrieval import search
+    from localgpt.rag.retrieval import HybridRetriever
 
     results = []
     for q in questions:
-        docs = search(q.question, store, embedder, lambda: keyword, retrieval, retrieval.k)
+        docs = HybridRetriever(
+            store=store, embedder=embedder, keyword=keyword, settings=retrieval,
+            collection_size=store.count(), k=retrieval.k,
+        ).invoke(q.question)  # fmt: skip
         retrieved = [
             Retrieved(
                 str(d.metadata.get("source")), d.metadata.get("page"), d.page_content, d.metadata["score"]
@@ -156,9 +159,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one small sub-corpus, one config")
     args = parser.parse_args()
 
-    from localgpt.settings.config import load_settings
-    from localgpt.embed.embedder import Embedder
+    from localgpt.embed.registry import load_embedder
     from localgpt.evaluation.metrics import load_questions, score
+    from localgpt.settings.config import load_settings
 
     questions = load_questions(args.questions)
     offtopic_qs = load_questions(OFFTOPIC)
@@ -177,7 +180,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="localgpt-tune-"))
     data_dir = ROOT / "data"
     base = load_settings(None, {"paths.data_dir": str(data_dir)}).settings
-    embedder = Embedder(base.embeddings, data_dir / "embedders")
+    embedder = load_embedder(base.embeddings, data_dir / "embedders")
     docs = load_docs(corpus)
     report: dict[str, Any] = {
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},

@@ -1,8 +1,10 @@
 """`localgpt ingest`: bring a collection in step with one or more folders.
 
-Order of writes, per file: mark pending -> upsert chunks -> delete its stale chunks -> commit the
-manifest row. A crash at any point leaves either the old version or the new one, never both:
-the next run's recovery step removes whatever a pending file left behind.
+Order of writes, per file: mark pending -> upsert its chunks (a big file in parts, as the parse
+worker streams them) -> delete its stale chunks -> commit the manifest row. A file is recorded
+only once it is wholly indexed. A crash at any point leaves either the old version or the new
+one, never both: the next run's recovery step removes whatever a pending file left behind, and a
+file that fails part-way has its parts removed at once.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from ingest.plan import Plan, Work, make_plan
 from ingest.scan import SPECIAL_REASON, WalkRules, scan
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode
+from localgpt.index.chunk_ids import chunk_id
 from localgpt.index.manifest import FileRecord
 from localgpt.settings.display import shown
 
 if TYPE_CHECKING:
-    from localgpt.rag.resources import Resources
     from localgpt.index.store import Store
+    from localgpt.rag.resources import Resources
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
 IGNORED_REASONS = ("binary file", SPECIAL_REASON)
@@ -178,7 +181,9 @@ class Ingestor:
             if record:
                 self.manifest.commit_file(_record(work, record.chunk_ids, record.pages))
         reusable = {rec.sha256: rec for rec in self.manifest.all().values()}
-        for work in plan.to_parse:
+        for work in [w for w in plan.changed if w.info.size == 0]:
+            self._emptied(work, summary)
+        for work in [w for w in plan.to_parse if not (w in plan.changed and w.info.size == 0)]:
             twin = reusable.get(work.sha256)
             if twin and twin.path != work.info.path and self._copy(twin, work):
                 self._record_change(work, plan, summary, len(twin.chunk_ids))
@@ -196,6 +201,8 @@ class Ingestor:
             self.settings.ingest.file_timeout_s,
         )
         window: list[Parsed] = []
+        # Files partly upserted but not yet committed: path -> the ids stored so far.
+        open_files: dict[str, list[str]] = {}
 
         def flush() -> None:
             texts = [c[1] for parsed in window for c in parsed.chunks]
@@ -204,15 +211,23 @@ class Ingestor:
             offset = 0
             for parsed in window:
                 n = len(parsed.chunks)
-                self._store(parsed, vectors[offset : offset + n])
+                stored = self._store_part(parsed, vectors[offset : offset + n], open_files)
                 offset += n
-                self._record_change(parsed.work, plan, summary, n)
+                if parsed.final:
+                    self._commit(parsed, stored)
+                    del open_files[parsed.work.info.path]
+                    self._record_change(parsed.work, plan, summary, len(stored))
+                else:
+                    self._progress(parsed.work.info.path, len(stored), parsed.pages)
             window.clear()
 
         try:
             for result in worker.run(works):
                 if isinstance(result, Failed):
-                    self._skip(summary, result.work.info.path, result.reason)
+                    path = result.work.info.path
+                    window[:] = [p for p in window if p.work.info.path != path]
+                    self._abandon(path, open_files.pop(path, None))
+                    self._skip(summary, path, result.reason)
                     continue
                 window.append(result)
                 if sum(len(p.chunks) for p in window) >= EMBED_WINDOW:
@@ -221,6 +236,12 @@ class Ingestor:
                 flush()
         finally:
             worker.close()
+
+    def _progress(self, path: str, chunks: int, pages: int | None) -> None:
+        # Optional on a reporter: a big file reports its chunks (and pages) as they are stored.
+        report = getattr(self.reporter, "file_progress", None)
+        if report is not None:
+            report(path, chunks, pages)
 
     def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int) -> None:
         status = "changed" if work in plan.changed else "added"
@@ -235,20 +256,41 @@ class Ingestor:
             summary.skipped.append((path, reason))
         self.reporter.file_skipped(path, reason)
 
-    def _store(self, parsed: Parsed, vectors: list[list[float]]) -> None:
+    def _store_part(
+        self, parsed: Parsed, vectors: list[list[float]], open_files: dict[str, list[str]]
+    ) -> list[str]:
+        """Upsert one part of a file; returns the ids of every part stored so far."""
         path = parsed.work.info.path
+        if path not in open_files:
+            # Before the first write: a crash from here on is undone by the next run's recovery.
+            self.manifest.mark_pending(path)
+            open_files[path] = []
         ids = [c[0] for c in parsed.chunks]
-        texts = [c[1] for c in parsed.chunks]
-        metas = [c[2] for c in parsed.chunks]
-        self.manifest.mark_pending(path)
-        self.store.upsert(ids, vectors, texts, metas)
+        if ids:
+            texts = [c[1] for c in parsed.chunks]
+            metas = [c[2] for c in parsed.chunks]
+            self.store.upsert(ids, vectors, texts, metas)
+            open_files[path].extend(ids)
+        return open_files[path]
+
+    def _commit(self, parsed: Parsed, ids: list[str]) -> None:
+        """The file's last part is stored: drop its old chunks and record it, in that order."""
+        path = parsed.work.info.path
         keep = set(ids)
         self.store.delete([i for i in self.store.ids_for_source(path) if i not in keep])
         self.manifest.commit_file(_record(parsed.work, ids, parsed.pages))
 
+    def _abandon(self, path: str, stored: list[str] | None) -> None:
+        """A file failed part-way: remove what was stored of it; its old version stays."""
+        if stored is None:
+            return
+        record = self.manifest.get(path)
+        keep = set(record.chunk_ids) if record else set()
+        self.store.delete([i for i in stored if i not in keep])
+        self.manifest.clear_pending(path)
+
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
-        from ingest.splitter import chunk_id  # LangChain's import is only paid when there's work
 
         got = self.store.fetch(list(twin.chunk_ids), embeddings=True)
         if len(got["ids"]) != len(twin.chunk_ids):
@@ -280,6 +322,15 @@ class Ingestor:
         else:
             summary.removed.append(old.path)
         return copied
+
+    def _emptied(self, work: Work, summary: Summary) -> None:
+        """A file cut to 0 bytes says nothing any more: its old chunks must not answer for it."""
+        record = self.manifest.get(work.info.path)
+        if record is not None:
+            self._remove(record, summary)
+            self._skip(
+                summary, work.info.path, f"empty file (its {len(record.chunk_ids)} old chunks were removed)"
+            )
 
     def _remove(self, rec: FileRecord, summary: Summary) -> None:
         self.store.delete(list(rec.chunk_ids))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO, Any
 
 from ingest.pipeline import Summary
 from ingest.plan import Plan
 from localgpt.settings.display import shown
+
+# Plain progress lines for one big file come at most this often.
+PROGRESS_EVERY_S = 10.0
 
 
 class PlainReporter:
@@ -18,6 +22,7 @@ class PlainReporter:
         self.quiet = quiet
         self.total = 0
         self.done = 0
+        self._last_progress = 0.0
 
     def _line(self, text: str) -> None:
         if not self.quiet:
@@ -37,6 +42,15 @@ class PlainReporter:
     def file_skipped(self, path: str, reason: str) -> None:
         self.done += 1 if self.total else 0
         self._line(f"skipped: {shown(path)}: {reason}")
+
+    def file_progress(self, path: str, chunks: int, pages: int | None) -> None:
+        """A big file part-way: one line now and then, so a long file is visibly moving."""
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        read = f"{pages} pages, " if pages else ""
+        self._line(f"[{self.done + 1}/{self.total}] reading: {shown(path)} ({read}{chunks} chunks so far)")
 
     def close(self) -> None:
         pass
@@ -85,6 +99,10 @@ class RichReporter(PlainReporter):
         elapsed = self.progress.tasks[0].elapsed or 0.0
         rate = f"{self.chunks / elapsed:.0f} chunks/s" if elapsed > 1 else ""
         self.progress.update(self.task, chunks=self.chunks, rate=rate)
+
+    def file_progress(self, path: str, chunks: int, pages: int | None) -> None:
+        if self.task is not None:  # the running chunk count includes the file in progress
+            self.progress.update(self.task, chunks=self.chunks + chunks)
 
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):

@@ -8,22 +8,23 @@ message is the short reason shown to the user.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable, Iterator
 
 from langchain_core.documents import Document
 
 from ingest.loaders.base import Loader, describe
 from ingest.loaders.code import CONFIG_EXTENSIONS, LANGUAGES, load_code
-from ingest.loaders.csv import load_csv
+from ingest.loaders.csv import iter_csv, load_csv
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html
 from ingest.loaders.jsonl import load_json, load_jsonl
-from ingest.loaders.pdf import load_pdf
+from ingest.loaders.pdf import iter_pdf, load_pdf
 from ingest.loaders.sniff import looks_binary
-from ingest.loaders.text import load_markdown, load_rst, load_text
+from ingest.loaders.text import iter_text, load_markdown, load_rst, load_text
 from ingest.loaders.xlsx import load_xlsx
 from localgpt.errors import LoaderError
 
-__all__ = ["LOADERS", "LoaderError", "load_file", "supported_extensions"]
+__all__ = ["LOADERS", "LoaderError", "iter_file", "load_file", "supported_extensions"]
 
 # Keys are lower-case suffixes with the dot, as pathlib's `Path.suffix` gives them.
 LOADERS: dict[str, Loader] = {
@@ -39,6 +40,11 @@ LOADERS: dict[str, Loader] = {
     **{ext: load_code for ext in LANGUAGES},
     **{ext: load_text for ext in CONFIG_EXTENSIONS},
 }  # fmt: skip
+
+# Loaders that yield Documents as they read (page by page, row by row, block by block): the
+# formats whose big files are common. The others build their list first.
+StreamLoader = Callable[[pathlib.Path], Iterator[Document]]
+STREAMING: dict[Loader, StreamLoader] = {load_pdf: iter_pdf, load_text: iter_text, load_csv: iter_csv}
 
 # Skipped without reading: no loader, and sniffing them would only confirm it.
 BINARY_EXTENSIONS = frozenset(
@@ -62,6 +68,17 @@ def supported_extensions() -> frozenset[str]:
 
 def load_file(path: pathlib.Path) -> list[Document]:
     """Read one file into Documents, or raise LoaderError with the reason to skip it."""
+    docs = list(iter_file(path))
+    if not docs:
+        raise LoaderError("no text")
+    return docs
+
+
+def iter_file(path: pathlib.Path) -> Iterator[Document]:
+    """Documents one at a time; LoaderError (with the reason) may come at any point.
+
+    An empty iteration means "no text": the caller decides what that costs.
+    """
     suffix = path.suffix.lower()
     try:
         if not path.is_file():
@@ -71,14 +88,12 @@ def load_file(path: pathlib.Path) -> list[Document]:
         if suffix in BINARY_EXTENSIONS:
             raise LoaderError(f"binary file (unsupported type {suffix})")
         loader = LOADERS.get(suffix) or _sniffed_loader(path)
-        docs = loader(path)
+        stream = STREAMING.get(loader)
+        yield from stream(path) if stream else loader(path)
     except PermissionError as exc:
         raise LoaderError("permission denied") from exc
     except OSError as exc:
         raise LoaderError(f"read error: {describe(exc)}") from exc
-    if not docs:
-        raise LoaderError("no text")
-    return docs
 
 
 def _sniffed_loader(path: pathlib.Path) -> Loader:

@@ -1,4 +1,4 @@
-"""PDF files: one Document per page that has a text layer."""
+"""PDF files: one Document per page that has a text layer, read page by page."""
 
 from __future__ import annotations
 
@@ -16,33 +16,39 @@ from localgpt.errors import LoaderError
 
 
 def load_pdf(path: pathlib.Path) -> list[Document]:
+    return list(iter_pdf(path))
+
+
+def iter_pdf(path: pathlib.Path) -> Iterator[Document]:
+    """Pages one at a time, so a 2,000-page manual is split and embedded while it is read."""
     with _quiet_pypdf(), path.open("rb") as fh:
         try:
             reader = PdfReader(fh)
             _unlock(reader)
-            pages = list(reader.pages)
+            count = len(reader.pages)
         except LoaderError:
             raise
         except Exception as exc:  # malformed PDFs raise nearly any exception type
             raise LoaderError(f"unreadable pdf: {describe(exc)}") from exc
-        if not pages:
+        if not count:
             raise LoaderError("no pages")
-        docs, failures = [], []
-        for number, page in enumerate(pages, 1):
+        failures: list[Exception] = []
+        yielded = False
+        for number in range(1, count + 1):
             # Plain extract_text(): layout mode changes spacing and breaks evidence matches.
             # A broken content stream costs its page, not the whole file.
             try:
-                text = page.extract_text()
+                text = reader.pages[number - 1].extract_text()
             except Exception as exc:
                 failures.append(exc)
                 continue
             if text.strip():
-                docs.append(make_doc(text, path, "pdf", page=number))
-    if len(failures) == len(pages):
+                yielded = True
+                yield make_doc(text, path, "pdf", page=number)
+    if len(failures) == count:
         raise LoaderError(f"unreadable pdf: {describe(failures[0])}")
-    if not docs:
+    if not yielded:
         raise LoaderError("no text layer (needs OCR)")
-    return docs
 
 
 def _unlock(reader: PdfReader) -> None:

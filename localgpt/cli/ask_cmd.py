@@ -44,12 +44,14 @@ def ask_command(
     from localgpt.rag.resources import Resources
 
     flags = {"store.collection": collection, "llm.model": model, "retrieval.k": k, "retrieval.mmr": mmr}
-    settings = app.load(**flags).settings
+    loaded = app.load(**flags)
+    settings = loaded.settings
+    _warn_models_dir(settings, loaded.origins)
     rag = RAG(Resources(settings))
     if batch:
         if question not in (None, "-"):
             raise UsageError("--batch reads questions from stdin; give no QUESTION")
-        return _batch(rag, source_glob)
+        return _batch(rag, source_glob, k)
     raw = sys.stdin.buffer.read() if question in (None, "-") else from_argument(question)
     if as_json:
         try:
@@ -57,7 +59,8 @@ def ask_command(
         except LocalGPTError as exc:
             click.echo(json.dumps(error_payload(raw, exc), ensure_ascii=False))
             raise  # and the one line on stderr, with its exit code
-        click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
+        notices = _notices(rag, answer, source_glob, k)
+        click.echo(json.dumps(answer.as_dict() | {"notices": notices}, ensure_ascii=False))
     else:
         question = decode_question(raw, settings.llm.n_ctx)
         answer = rag.answer(question, source_glob=source_glob, on_token=_write)
@@ -65,8 +68,31 @@ def ask_command(
         sys.stdout.flush()
         for source in answer.sources:
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+        notices = _notices(rag, answer, source_glob, k)
+    for notice in notices:
+        click.echo(f"localgpt: note: {notice}", err=True)
     _load_notes(rag)
     return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _warn_models_dir(settings: Any, origins: dict[str, str]) -> None:
+    from localgpt.models.files import models_dir_warning
+
+    if settings.llm.backend != "llama-cpp":
+        return
+    warning = models_dir_warning(settings.paths.models_dir, settings.llm.model, "paths.models_dir" in origins)
+    if warning:
+        click.echo(f"localgpt: warning: {warning}", err=True)
+
+
+def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> list[str]:
+    """Lines on what was not done as asked: a --source that matched nothing, a --k that was capped."""
+    from localgpt.rag.notices import k_notice, source_filter_notice
+
+    found = [source_filter_notice(rag.res.manifest.all(), source_glob) if source_glob else None]
+    if not answer.abstained and not answer.cancelled:
+        found.append(k_notice(k, len(answer.sources), rag.settings))
+    return [notice for notice in found if notice]
 
 
 def _load_notes(rag: Any) -> None:
@@ -81,7 +107,7 @@ def _write(piece: str) -> None:
     sys.stdout.flush()
 
 
-def _batch(rag: Any, source_glob: str | None) -> int:
+def _batch(rag: Any, source_glob: str | None, k: int | None) -> int:
     """One JSON line per question; the models load once. A failing question gets an error line."""
     n_ctx = rag.res.settings.llm.n_ctx
     for line in sys.stdin.buffer:
@@ -93,7 +119,8 @@ def _batch(rag: Any, source_glob: str | None) -> int:
             click.echo(json.dumps(error_payload(line, exc), ensure_ascii=False))
             continue
         try:
-            payload = rag.answer(question, source_glob=source_glob).as_dict()
+            answer = rag.answer(question, source_glob=source_glob)
+            payload = answer.as_dict() | {"notices": _notices(rag, answer, source_glob, k)}
         except UsageError as exc:  # e.g. too long for the context window: this line only
             payload = error_payload(line, exc)
         except LocalGPTError as exc:

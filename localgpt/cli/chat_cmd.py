@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from localgpt.cli.app import AppContext, cli, pass_app
-from localgpt.errors import ExitCode
+from localgpt.errors import ExitCode, UsageError
 
 
 @cli.command("chat")
@@ -18,11 +20,25 @@ def chat_command(app: AppContext, collection: str | None, model: str | None) -> 
     F1 lists the keys, Ctrl+P searches the actions, Ctrl+Q quits. Chats are saved in the data
     dir's chats/ folder.
     """
-    settings = app.load(**{"store.collection": collection, "llm.model": model}).settings
+    loaded = app.load(**{"store.collection": collection, "llm.model": model})
+    settings = loaded.settings
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # The app would paint escape codes into a pipe and wait for keys that never come.
+        raise UsageError(
+            "`localgpt chat` needs a terminal on stdin and stdout; in scripts use `localgpt ask`"
+        )
+    from localgpt.models.files import models_dir_warning
+
+    warnings = []
+    if settings.llm.backend == "llama-cpp":
+        configured = "paths.models_dir" in loaded.origins
+        warnings.append(models_dir_warning(settings.paths.models_dir, settings.llm.model, configured))
+    for warning in filter(None, warnings):
+        click.echo(f"localgpt: warning: {warning}", err=True)  # still there after the app exits
     _log_into_textual(app.debug)
     from tui.app import LocalGPTApp
 
-    LocalGPTApp(settings).run()
+    LocalGPTApp(settings, [w for w in warnings if w]).run()
     return ExitCode.OK
 
 

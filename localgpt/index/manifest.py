@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localgpt.index.disk import write_problem
 from localgpt.errors import CorruptIndexError, StorageError
+from localgpt.index.readonly import read_only_uri, writable
+from localgpt.settings.disk import write_problem
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -85,6 +86,17 @@ class Manifest:
     def __init__(self, db_path: Path, collection: str) -> None:
         self.collection = collection
         self.db_path = db_path
+        if db_path.is_file() and not writable(db_path.parent):
+            # A read-only data dir: questions can still read it (writes fail with "read-only").
+            try:
+                self._db = sqlite3.connect(
+                    read_only_uri(db_path), uri=True, timeout=60, isolation_level=None,
+                    check_same_thread=False,
+                )  # fmt: skip
+                self._db.execute("SELECT 1 FROM files LIMIT 1")
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
+            return
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
             # The TUI opens the manifest in one worker thread and reads it from others (one at a

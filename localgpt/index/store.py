@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from localgpt.index.locks import chroma_lock
-from localgpt.index.disk import write_problem
 from localgpt.errors import (
     CorruptIndexError,
     IndexMismatchError,
@@ -23,6 +21,10 @@ from localgpt.errors import (
     NoIndexError,
     StorageError,
 )
+from localgpt.index.locks import chroma_lock
+from localgpt.index.readonly import CHROMA_DB, chroma_read_copy, writable
+from localgpt.settings.disk import write_problem
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -35,7 +37,7 @@ PAGE = 2000
 
 
 def chroma_dir(settings: Settings) -> Path:
-    return settings.paths.data_dir / "chroma"
+    return DataDir(settings.paths.data_dir).chroma
 
 
 def embedded_lock(settings: Settings) -> AbstractContextManager[None]:
@@ -66,6 +68,13 @@ def open_client(settings: Settings) -> ClientAPI:
         except Exception as exc:
             raise NetworkError(f"cannot reach the Chroma server at {url}: {exc}") from None
     path = chroma_dir(settings)
+    if (path / CHROMA_DB).is_file() and not writable(path):
+        # Chroma can't start on a read-only folder (see index/readonly.py): it reads a private copy.
+        copy = chroma_read_copy(path)
+        try:
+            return chromadb.PersistentClient(path=str(copy), settings=chroma_settings)
+        except Exception as exc:
+            raise StorageError(f"cannot open the read-only index in {path}: {exc}") from None
     try:
         path.mkdir(parents=True, exist_ok=True)
         with chroma_lock(settings.paths.data_dir):

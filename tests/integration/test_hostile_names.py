@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.rag.answer import Source
+from localgpt.rag.sources import Source
 from tests.integration.test_ingest_sync import assert_consistent, read_index
 
 HOSTILE = "evil\x1b]0;PWNED\x07\x1b[2J\nsecond line [red]x.txt"

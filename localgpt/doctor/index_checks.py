@@ -7,43 +7,28 @@ there is no index yet. A damaged manifest or Chroma folder becomes a failed chec
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localgpt.doctor.checks import REBUILD_FIX, Check, embedder_dimension
+from localgpt.doctor.report import REBUILD_FIX, Check
 from localgpt.errors import ExitCode
+from localgpt.index.locks import ingest_running
+from localgpt.index.readonly import read_only_uri, writable
+from localgpt.models.files import embedder_dimension
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
 
 
-def _ingest_running(settings: Settings) -> bool:
-    lock = settings.paths.data_dir / "locks" / f"{settings.store.collection}.lock"
-    if not lock.is_file():
-        return False
-    try:
-        import fcntl
-
-        fd = os.open(lock, os.O_RDONLY)
-    except (ImportError, OSError):
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def _manifest_ids(settings: Settings) -> tuple[dict[str, list[str]], int, list[str]]:
     """({source: chunk ids}, pending count, collections) read straight from the manifest, read-only."""
-    path = settings.paths.data_dir / "manifest.sqlite"
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    path = DataDir(settings.paths.data_dir).manifest
+    # On a read-only data dir `mode=ro` alone can't open a WAL database without its -shm file.
+    uri = read_only_uri(path) if not writable(path.parent) else f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=10)
     try:
         name = settings.store.collection
         rows = db.execute("SELECT path, chunk_ids FROM files WHERE collection = ?", (name,)).fetchall()
@@ -68,8 +53,8 @@ def _collection_ids(collection: Any) -> set[str]:
 def check_index(settings: Settings) -> Iterator[Check]:
     data_dir = settings.paths.data_dir
     name = settings.store.collection
-    manifest_path = data_dir / "manifest.sqlite"
-    chroma = data_dir / "chroma"
+    manifest_path = DataDir(data_dir).manifest
+    chroma = DataDir(data_dir).chroma
     if not manifest_path.exists() and (settings.store.url or not chroma.exists()):
         yield Check(
             "index",
@@ -79,6 +64,17 @@ def check_index(settings: Settings) -> Iterator[Check]:
             "localgpt ingest PATH  (e.g. localgpt ingest examples/docs)",
         )
         return
+
+    if not writable(data_dir):
+        # Not damage: questions can still read it. Only writing (ingest, forget, chats) can't.
+        yield Check(
+            "index",
+            "writable",
+            "warn",
+            f"{data_dir} is read-only: `ask`, `chat` and `sources` read the index (Chroma through a "
+            "temporary copy of chroma.sqlite3); `ingest` and `forget` can't change it",
+            "to change the index, make the folder writable or set [paths] data_dir to a writable copy",
+        )
 
     manifest: dict[str, list[str]] | None = None
     try:
@@ -142,7 +138,7 @@ def check_index(settings: Settings) -> Iterator[Check]:
         "missing": len(missing),
         "orphans": len(orphans),
     }
-    busy = _ingest_running(settings)
+    busy = ingest_running(settings.paths.data_dir, settings.store.collection)
     if not missing and not orphans:
         yield Check(
             "index",
@@ -189,11 +185,14 @@ def check_index(settings: Settings) -> Iterator[Check]:
 def _chroma(settings: Settings) -> Generator[Check, None, Any]:
     """Yield the checks of the Chroma store; return the collection, or None when it is unusable."""
     name = settings.store.collection
-    where = settings.store.url or str(settings.paths.data_dir / "chroma")
+    where = settings.store.url or str(DataDir(settings.paths.data_dir).chroma)
     try:
         from localgpt.index.store import embedded_lock, open_client
 
-        if not settings.store.url and not (settings.paths.data_dir / "chroma" / "chroma.sqlite3").is_file():
+        if (
+            not settings.store.url
+            and not (DataDir(settings.paths.data_dir).chroma / "chroma.sqlite3").is_file()
+        ):
             raise FileNotFoundError(f"{where}/chroma.sqlite3 is missing")
         client = open_client(settings)
         with embedded_lock(settings):
