@@ -301,7 +301,7 @@ class LocalGPTApp(App[None]):
         if self.busy_turn is not None:
             self._quit_armed_at = None
             self.action_cancel()
-            self.notify("Stopping the answer. Ctrl+C again, when it has stopped, quits.")
+            self.notify("Stopping the answer.")
             return
         now = time.monotonic()
         if self._quit_armed_at is not None and now - self._quit_armed_at <= QUIT_PRESS_WINDOW_S:

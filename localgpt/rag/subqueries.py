@@ -29,6 +29,14 @@ _QUESTION_WORDS = frozenset(
 _FRAMING = frozenset(
     ["please", "tell", "me", "explain", "describe", "know", "want", "like", "give", "info", "information"]
 )
+_QUOTES = ('"', "“", "”", "«", "»", "`")
+# Asking for several topics at once: "please tell me about", "can you explain", "describe".
+_TOPIC_LIST = re.compile(
+    r"^\s*(?:please\s+)?(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?"
+    r"(?:tell\s+me\s+about|tell\s+me|explain|describe|summari[sz]e|give\s+me|show\s+me|what\s+about|"
+    r"i\s+(?:want|would\s+like|'d\s+like)\s+to\s+know\s+about)\b",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(r"^(?:(?:please|tell|me|about|explain|describe|also)\b[\s,]*)+", re.IGNORECASE)
 
 
@@ -44,11 +52,27 @@ def _stands_alone(part: str) -> bool:
     return len(words) >= 2 or (len(words) == 1 and bool(said) and said[0] in _QUESTION_WORDS)
 
 
+def _starts_a_question(part: str) -> bool:
+    first = part.split()[0].lower() if part.split() else ""
+    # Not "who", "which", "whose": after "and" they mostly start a relative clause of the same question.
+    return first in _QUESTION_WORDS - {"who", "whom", "whose", "which"}
+
+
 def split_question(question: str) -> list[str]:
-    """The parts of a multi-part question, or [question] when it is one question."""
+    """The parts of a multi-part question, or [question] when it is one question.
+
+    "and" mostly joins nouns inside one question ("date and time functions", "bookmark, tag, and
+    branch names"): a part after it counts as a question of its own only when it starts like one
+    ("... and how do I register"), or when the whole question asks for a list of topics ("tell me
+    about X and Y and Z"). Quoted text is never split.
+    """
+    if any(q in question for q in _QUOTES):
+        return [question]
     parts = [p.strip(" ,.;?!") for p in _SEPARATORS.split(question.strip())]
     parts = [p for p in parts if p]
     if len(parts) < 2 or len(parts) > MAX_PARTS or not all(_stands_alone(p) for p in parts):
+        return [question]
+    if not _TOPIC_LIST.match(question) and not all(_starts_a_question(p) for p in parts[1:]):
         return [question]
     # "Please tell me about the warranty" is searched as "the warranty": the framing only blurs it.
     return [_LEAD.sub("", p) or p for p in parts]

@@ -125,6 +125,11 @@ def test_a_three_part_question_is_split_into_its_parts() -> None:
         "What is the difference between the K5 and the K7?",  # "the K7" is no question
         "How much does the brew group gasket cost, and what is its part number?",  # "its" needs part 1
         "salt and pepper",
+        # From the dev eval set: "and" inside one question, and quoted text.
+        "How many date and time functions does SQLite support?",
+        "Which character must not appear in Mercurial bookmark, tag, and branch names?",
+        'Which SQLite C API function is documented under the heading "Identify and handle IN constraints"?',
+        "Which manual is recommended to people whose first language isn't English and who don't know music?",
     ):
         assert split_question(whole) == [whole]
 
