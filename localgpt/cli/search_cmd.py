@@ -25,7 +25,7 @@ def search_command(
     collection: str | None,
     source_glob: str | None,
 ) -> int:
-    """The chunks QUESTION retrieves, best first, with file, page and score. No model is loaded.
+    """The chunks QUERY retrieves, best first, with file, page and score. No model is loaded.
 
     Exit codes: 0 found, 3 nothing relevant (`ask` would abstain), 4 no index.
     """

@@ -337,13 +337,6 @@ def test_ask_with_other_settings_answers_in_process(served: Server) -> None:
 # ---- security and --watch (a server of their own) ------------------------------------------------
 
 
-def test_non_loopback_bind_needs_an_api_key(tmp_path: Path, data_dir: Path) -> None:
-    proc = run_cli("--data-dir", str(data_dir), "serve", "--host", "0.0.0.0", "--port", "0", timeout=60)
-    assert proc.returncode == ExitCode.CONFIG
-    assert proc.stderr.startswith("localgpt: error: refusing to listen on 0.0.0.0 without an API key")
-    assert not (data_dir / "server.json").exists()
-
-
 def test_api_key_and_watch_on_a_non_loopback_server(tmp_path: Path, data_dir: Path) -> None:
     docs = tmp_path / "watched"
     docs.mkdir()

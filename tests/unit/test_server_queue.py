@@ -1,15 +1,19 @@
-"""The generation queue: one at a time, in order, bounded; and the server's guards without a model."""
+"""The generation queue: one at a time, in order, bounded; and the server's guards, which act
+before anything loads."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+from pathlib import Path
 
 import pytest
 
-from localgpt.errors import ConfigError
+from localgpt.errors import ConfigError, ExitCode
 from localgpt.server.queue import GenerationQueue, QueueFull
 from localgpt.server.run import check_bind, connect_url, is_loopback
+from tests.conftest import run_cli
 
 
 def test_jobs_run_one_at_a_time_in_order_and_the_queue_is_bounded() -> None:
@@ -64,3 +68,22 @@ def test_clients_reach_a_wildcard_bind_on_loopback() -> None:
     assert connect_url("0.0.0.0", 8765) == "http://127.0.0.1:8765"
     assert connect_url("::", 8765) == "http://[::1]:8765"
     assert connect_url("10.0.0.2", 80) == "http://10.0.0.2:80"
+
+
+def test_non_loopback_bind_without_a_key_refuses_to_start(data_dir: Path) -> None:
+    proc = run_cli("--data-dir", str(data_dir), "serve", "--host", "0.0.0.0", "--port", "0", timeout=60)
+    assert proc.returncode == ExitCode.CONFIG
+    assert proc.stderr.startswith("localgpt: error: refusing to listen on 0.0.0.0 without an API key")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (data_dir / "server.json").exists()
+
+
+def test_a_taken_port_is_exit_12(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_cli("--data-dir", str(data_dir), "serve", "--port", str(port), timeout=60)
+    assert proc.returncode == ExitCode.SERVER
+    assert proc.stderr.startswith(f"localgpt: error: cannot listen on 127.0.0.1:{port}")
+    assert not (data_dir / "server.json").exists()
