@@ -165,7 +165,7 @@ class _WordSplitter(RecursiveCharacterTextSplitter):
     jieba words instead, and other text stays whole unless it alone is over the chunk size."""
 
     def _split_text(self, text: str, separators: list[str]) -> list[str]:
-        if _only_characters_left(text, separators) and cjk.HAN_RUN.search(text):
+        if cjk.HAN_RUN.search(text) and _only_characters_left(text, separators):  # Han first: cheap
             return self._merge_splits(self._word_pieces(text), "")
         return super()._split_text(text, separators)
 

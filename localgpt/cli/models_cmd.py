@@ -278,6 +278,8 @@ def remove_command(app: AppContext, name: str, yes: bool) -> int:
         raise UsageError(
             f"'{entry.name}' is bundled with the {entry.bundled} package; uninstall that instead"
         )
+    if entry is not None and entry.is_embedder:
+        return _remove_embedder(entry, models_dir, yes)
     file_name = entry.local_name if entry else Path(name).name
     if not file_name.endswith(".gguf") and (models_dir / f"{file_name}.gguf").exists():
         file_name += ".gguf"
@@ -300,4 +302,27 @@ def remove_command(app: AppContext, name: str, yes: bool) -> int:
             "pick another with `localgpt models use NAME`",
             err=True,
         )
+    return ExitCode.OK
+
+
+def _remove_embedder(entry: CatalogueEntry, models_dir: Path, yes: bool) -> int:
+    """An embedder is a folder (and maybe a `.NAME.partial` one from an interrupted pull)."""
+    import shutil
+
+    from localgpt.doctor.checks import human_size
+
+    folders = [
+        p for p in (models_dir / entry.local_name, models_dir / f".{entry.local_name}.partial") if p.is_dir()
+    ]
+    if not folders:
+        raise ModelError(f"no such model in {models_dir}: {entry.name} (see `localgpt models list`)")
+    total = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
+    shown = ", ".join(str(p) for p in folders)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"would delete {shown}; pass --yes to confirm without a terminal")
+        click.confirm(f"delete {shown} ({human_size(total)})?", abort=True, err=True)
+    for folder in folders:
+        shutil.rmtree(folder)
+    click.echo(f"deleted {shown} ({human_size(total)})", err=True)
     return ExitCode.OK

@@ -102,7 +102,7 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
     cjk_vector_weight: float = Field(
-        1.0,
+        0.0,
         ge=0,
         description="Weight of the vector ranking for a CJK question with an English-only embedder.",
     )

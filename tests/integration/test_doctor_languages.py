@@ -31,8 +31,8 @@ def test_doctor_names_the_multilingual_embedder_for_chinese_text(data_dir: Path,
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "tank.md").write_text(EN, encoding="utf-8")
     for name in ("docs-zh", "docs-en"):
-        folder = str(tmp_path / name.removeprefix("docs-"))
-        proc = run_cli("--data-dir", str(data_dir), "ingest", folder, "-c", name, "-q")
+        folder = tmp_path / name.removeprefix("docs-")
+        proc = run_cli("--data-dir", str(data_dir), "ingest", str(folder), "-c", name, "-q")
         assert proc.returncode == ExitCode.OK, proc.stderr
 
     check = language_check(data_dir, "docs-zh")

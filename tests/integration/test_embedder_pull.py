@@ -157,6 +157,10 @@ def test_pull_use_ingest_with_a_second_embedder(project: Path, hub: Hub) -> None
     again = run_cli("models", "pull", NAME)
     assert again.returncode == ExitCode.OK and "already downloaded" in again.stderr
 
+    removed = run_cli("models", "remove", NAME, "--yes")
+    assert removed.returncode == ExitCode.OK, removed.stderr
+    assert not folder.exists() and f"deleted {folder}" in removed.stderr
+
 
 def test_prefixes_come_from_the_catalogue(project: Path, hub: Hub, embedder_cache: Path) -> None:
     from localgpt.embed.registry import load_embedder
