@@ -309,7 +309,7 @@ def _remove_embedder(entry: CatalogueEntry, models_dir: Path, yes: bool) -> int:
     """An embedder is a folder (and maybe a `.NAME.partial` one from an interrupted pull)."""
     import shutil
 
-    from localgpt.doctor.checks import human_size
+    from localgpt.settings.display import human_size
 
     folders = [
         p for p in (models_dir / entry.local_name, models_dir / f".{entry.local_name}.partial") if p.is_dir()
