@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -58,9 +59,8 @@ def ask_command(
     try:
         text = decode_question(raw, settings.llm.n_ctx)
         remote = None if no_server else _ask_server(settings, text, source_glob, as_json)
-        if remote is not None:
-            return ExitCode.ABSTAINED if remote.get("abstained") else ExitCode.OK
-        answer = rag.answer(text, source_glob=source_glob, on_token=None if as_json else _write)
+        on_token = None if as_json else _write
+        answer = remote or rag.answer(text, source_glob=source_glob, on_token=on_token)
     except LocalGPTError as exc:
         if as_json:
             click.echo(json.dumps(error_payload(raw, exc), ensure_ascii=False))
@@ -99,27 +99,32 @@ def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> l
     return [notice for notice in found if notice]
 
 
-def _ask_server(
-    settings: Any, question: str, source_glob: str | None, as_json: bool
-) -> dict[str, Any] | None:
-    """A warm `localgpt serve` for this data dir and these settings answers, if one runs."""
+def _ask_server(settings: Any, question: str, source_glob: str | None, as_json: bool) -> Any:
+    """A warm `localgpt serve` for this data dir and these settings answers, if one runs; its
+    answer is then printed exactly as an in-process one."""
     from localgpt.server.client import ask_remote, sources_of
 
     remote = ask_remote(settings, question, source_glob, None if as_json else _write)
-    if remote is not None:
-        _remote_end(as_json, remote, sources_of(remote))
-    return remote
+    return None if remote is None else _RemoteAnswer(remote, sources_of(remote))
 
 
-def _remote_end(as_json: bool, answer: dict[str, Any], sources: list[Any]) -> None:
-    """What the in-process path prints once the answer is complete, for a server's answer."""
-    if as_json:
-        click.echo(json.dumps(answer, ensure_ascii=False))
-        return
-    sys.stdout.write("\n")
-    sys.stdout.flush()
-    for source in sources:
-        click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+@dataclass
+class _RemoteAnswer:
+    """A server's answer (its JSON) with the few attributes the printing code reads."""
+
+    data: dict[str, Any]
+    sources: list[Any]
+
+    @property
+    def abstained(self) -> bool:
+        return bool(self.data.get("abstained"))
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.data.get("cancelled"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k != "notices"}
 
 
 def _load_notes(rag: Any) -> None:
