@@ -23,8 +23,8 @@ from localgpt.errors import ExitCode
 from localgpt.index.manifest import FileRecord
 
 if TYPE_CHECKING:
-    from localgpt.rag.resources import Resources
     from localgpt.index.store import Store
+    from localgpt.rag.resources import Resources
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
 IGNORED_REASONS = ("binary file",)

@@ -23,7 +23,11 @@ from tests.conftest import ROOT, run_cli
 from tests.integration.test_ingest_sync import assert_consistent, read_index
 
 # Real prose, always at hand in a clean clone: the project's own documentation.
-TEXT_SOURCES = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "examples" / "docs").glob("*.md"))]
+TEXT_SOURCES = [
+    ROOT / "README.md",
+    ROOT / "bench" / "README.md",
+    *sorted((ROOT / "examples" / "docs").glob("*.md")),
+]
 WATCHDOG_S = 2
 STUCK_MARKER = "page where the parser gets stuck"
 
@@ -73,7 +77,9 @@ def make_pdf(path: Path, pages: int, offset: int, marker_page: int | None = None
 
 
 @pytest.mark.slow
-def test_many_page_pdf_outlives_the_watchdog_and_a_stuck_parser_is_killed(data_dir: Path, tmp_path: Path) -> None:
+def test_many_page_pdf_outlives_the_watchdog_and_a_stuck_parser_is_killed(
+    data_dir: Path, tmp_path: Path
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     # Each takes far longer than WATCHDOG_S to read: a wall-clock limit would skip both.
@@ -177,7 +183,12 @@ def write_orders(path: Path, rows: int) -> list[list[str]]:
     rng = random.Random(16)
     words = sorted({w.strip(".,;:()`*").lower() for w in prose().split() if w.isalpha() and len(w) > 3})
     table = [
-        [str(n), f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", rng.choice(words), str(rng.randint(1, 9))]
+        [
+            str(n),
+            f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            rng.choice(words),
+            str(rng.randint(1, 9)),
+        ]
         for n in range(1, rows + 1)
     ]
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -200,7 +211,9 @@ def test_large_csv_is_packed_into_chunks_that_repeat_the_header_and_name_their_r
     assert proc.returncode == ExitCode.OK, proc.stderr
     index = read_index(data_dir)
     assert_consistent(index)
-    chunks = sorted((index.metas[i]["row_start"], index.metas[i]["row_end"], index.texts[i]) for i in index.ids)
+    chunks = sorted(
+        (index.metas[i]["row_start"], index.metas[i]["row_end"], index.texts[i]) for i in index.ids
+    )
     print(f"\n{rows} rows -> {len(chunks)} chunks")
     assert len(chunks) < rows / 10  # not one chunk per row: about 18 of these rows fit in one
     # Every row is in exactly one chunk, in order, and each chunk names its first and last row.

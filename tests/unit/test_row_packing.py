@@ -47,7 +47,9 @@ def test_a_new_sheet_or_header_starts_a_new_chunk_and_text_between_flushes() -> 
         row_doc(2, "d,4,w", sheet="Two"),
     ]
     chunks = Splitter(words, chunk_size=100, chunk_overlap=0).split(docs, "sha")
-    assert [(c.metadata.get("sheet"), c.metadata.get("row_start"), c.metadata.get("row_end")) for c in chunks] == [
+    assert [
+        (c.metadata.get("sheet"), c.metadata.get("row_start"), c.metadata.get("row_end")) for c in chunks
+    ] == [
         ("One", 1, 2),
         ("Two", 1, 1),
         (None, None, None),
@@ -72,7 +74,9 @@ def test_a_real_csv_becomes_one_chunk_with_its_row_range() -> None:
 
 
 def test_the_source_label_shows_rows_where_a_pdf_shows_its_page(tmp_path: pathlib.Path) -> None:
-    rows = Source(n=1, source=str(tmp_path / "orders.csv"), page=None, score=0.5, chunk_id="c", text="t", rows="12-40")
+    rows = Source(
+        n=1, source=str(tmp_path / "orders.csv"), page=None, score=0.5, chunk_id="c", text="t", rows="12-40"
+    )
     page = Source(n=2, source=str(tmp_path / "m.pdf"), page=3, score=0.5, chunk_id="d", text="t")
     assert rows.label.endswith("orders.csv rows 12-40")
     assert page.label.endswith("m.pdf p.3")
