@@ -62,7 +62,8 @@ def prose() -> str:
 
 
 def make_pdf(path: Path, pages: int, offset: int, marker_page: int | None = None) -> Path:
-    """A real PDF, one short paragraph of real text a page (about one chunk each)."""
+    """A real PDF, one short paragraph of real text a page (about one chunk each), over a drawing
+    of 1,500 strokes (like a manual's figures): slow to read for its text, as real manuals are."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -76,6 +77,7 @@ def make_pdf(path: Path, pages: int, offset: int, marker_page: int | None = None
         for n in range(8):
             y -= 40
             pdf.drawString(40, y, lines[(offset + page * 8 + n) % len(lines)])
+        pdf.lines([(40 + n % 500, 100, 41 + n % 500, 120 + n % 7) for n in range(1500)])
         pdf.showPage()
     pdf.save()
     return path
