@@ -82,6 +82,9 @@ def _child(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
+    # Every import before the first file: the watchdog counts from a file's start, and loading
+    # the loaders' libraries on a busy machine can take longer than a short limit.
+    import ingest.loaders  # noqa: F401
     from ingest.ocr.pages import Ocr
     from ingest.splitter import Splitter
 

@@ -56,7 +56,9 @@ class IngestSettings(_Section):
     chunk_size: int = Field(254, ge=16, le=8192, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are skipped.")
-    file_timeout_s: float = Field(60.0, gt=0, description="Time limit for parsing one file.")
+    file_timeout_s: float = Field(
+        60.0, gt=0, description="Skip a file whose parser makes no progress for this many seconds."
+    )
     exclude: tuple[str, ...] = Field(
         (".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "*.pyc"),
         description="gitignore-style patterns of files and folders to skip (also .localgptignore).",

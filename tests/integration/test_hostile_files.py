@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 import zipfile
@@ -187,57 +186,6 @@ def test_injected_instructions_stay_quoted_context(injected: Path) -> None:
     assert proc.returncode in (ExitCode.OK, ExitCode.ABSTAINED), proc.stderr
     answer = json.loads(proc.stdout)
     assert "PWNED" not in answer["answer"].upper(), answer["answer"]
-
-
-def _run_measured(argv: list[str], env: dict[str, str], out: Path) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, peak RSS in KiB of the process tree) via wait4."""
-    with (out / "stdout").open("w") as stdout, (out / "stderr").open("w") as stderr:
-        proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env={**os.environ, **env})
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, (out / "stdout").read_text(), (out / "stderr").read_text(), usage.ru_maxrss
-
-
-@pytest.mark.slow
-def test_50_mb_single_line(data_dir: Path, tmp_path: Path) -> None:
-    """With the default 64 MB limit it is a candidate: indexed in time, or timed out with a reason."""
-    folder = tmp_path / "big"
-    folder.mkdir()
-    big = folder / "one-line.txt"
-    rng = random.Random(7)
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
-             for _ in range(5000)]  # fmt: skip
-    block = " ".join(rng.choice(words) for _ in range(200_000)).encode() + b" "
-    with big.open("wb") as fh:
-        while fh.tell() < 50 * 1_048_576:
-            fh.write(block)
-    assert b"\n" not in big.read_bytes()[:1_048_576]
-    # The yardstick: the same ingest of a one-line file (the embedder and Chroma weigh the same).
-    small = tmp_path / "small"
-    small.mkdir()
-    (small / "one.txt").write_text("The Boreal kettle boils 1.7 litres.\n")
-    baseline_dir = tmp_path / "baseline-data"
-    baseline_dir.mkdir()
-    (baseline_dir / "embedders").symlink_to((data_dir / "embedders").resolve(), target_is_directory=True)
-    base = [sys.executable, "-m", "localgpt", "--data-dir", str(baseline_dir), "ingest", str(small), "-q"]
-    (tmp_path / "baseline").mkdir()
-    code, _, _, baseline_kib = _run_measured(base, {}, tmp_path / "baseline")
-    assert code == ExitCode.OK
-
-    argv = [sys.executable, "-m", "localgpt", "--data-dir", str(data_dir), "ingest", str(folder), "--json"]
-    code, stdout, stderr, peak_kib = _run_measured(argv, {}, tmp_path)
-    assert "Traceback" not in stderr
-    summary = json.loads(stdout)
-    print(f"\nexit {code}; {summary['elapsed_s']} s; peak RSS {peak_kib / 1024:.0f} MB "
-          f"(a one-line file: {baseline_kib / 1024:.0f} MB); added {len(summary['added'])}, "
-          f"skipped {summary['skipped']}")  # fmt: skip
-    if summary["added"]:
-        assert code == ExitCode.OK and summary["added"] == [str(big)]
-    else:
-        assert code == ExitCode.INGEST_NOTHING
-        assert [row["path"] for row in summary["skipped"]] == [str(big)]
-        assert summary["skipped"][0]["reason"].startswith("timed out after")
-    assert peak_kib < baseline_kib + 512 * 1024, "the 50 MB file cost more than 512 MB over a tiny one"
 
 
 def test_file_over_the_configured_limit(data_dir: Path, tmp_path: Path) -> None:
