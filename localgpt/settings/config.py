@@ -121,6 +121,17 @@ class LLMSettings(_Section):
         return value
 
 
+class AnswerSettings(_Section):
+    mode: Literal["auto", "generate", "extract"] = Field(
+        "auto",
+        description="'extract' quotes the best source sentences (no LLM); 'generate' asks the LLM; "
+        "'auto' extracts when the model is too small to trust (under 1B parameters).",
+    )
+    unsupported: Literal["drop", "mark", "keep"] = Field(
+        "drop", description="What happens to a generated sentence no source supports."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -136,6 +147,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsSettings = Field(default_factory=lambda: EmbeddingsSettings())
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    answer: AnswerSettings = Field(default_factory=lambda: AnswerSettings())
 
     @classmethod
     def settings_customise_sources(
