@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localgpt.settings.display import shown
 from localgpt.rag.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
+from localgpt.settings.display import shown
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document

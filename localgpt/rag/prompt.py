@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from localgpt.llm.chat_format import Message, Rendered
 from localgpt.errors import LocalGPTError
+from localgpt.llm.chat_format import Message, Rendered
 
 ABSTAIN_TEXT = "I couldn't find this in your documents."
 SYSTEM_PROMPT = (

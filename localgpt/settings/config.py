@@ -107,6 +107,9 @@ class LLMSettings(_Section):
     n_threads: int = Field(0, ge=0, description="CPU threads; 0 means all physical cores.")
     n_batch: int = Field(512, ge=8, description="Prompt-processing batch size.")
     n_gpu_layers: int | Literal["auto"] = Field("auto", description="'auto', 0 (CPU) or a count.")
+    cpu_repack: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp's repacked CPU weight layouts; 'auto' turns them off on AMX CPUs."
+    )
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(384, ge=1, description="Longest answer, in tokens.")

