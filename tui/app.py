@@ -20,6 +20,7 @@ from textual.widgets import Input
 
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
+from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
 from localgpt.settings.layout import DataDir
 from tui.chats import Chat, ChatStore, Turn
@@ -90,14 +91,17 @@ class LocalGPTApp(App[None]):
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
         self.post_message(self._count(resources))
         try:
-            llm = resources.llm
+            if answer_mode(resources.settings) == "extract":  # answers quote the sources: no LLM
+                self.post_message(ModelReady("quotes (no LLM)", 0, []))
+            else:
+                llm = resources.llm
+                self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         except LocalGPTError as exc:
             self.post_message(ModelFailed(str(exc)))
             return
         except Exception as exc:
             self.post_message(ModelFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         try:
             # The first question would otherwise pay for loading these (seconds on a laptop).
             resources.embedder.embed_query("warm up")

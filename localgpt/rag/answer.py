@@ -321,7 +321,12 @@ class ChatSession:
         self.history: list[tuple[str, str]] = list(history)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        standalone = self.rag.condense(question, self.history) if self.rag.settings.llm.condense else question
+        if not self.rag.settings.llm.condense or not self.history:
+            standalone = question
+        elif self.rag.mode == "extract":
+            standalone = _fallback(question, self.history)  # extract mode never loads the LLM
+        else:
+            standalone = self.rag.condense(question, self.history)
         answer = self.rag.answer(question, history=self.history, retrieval_query=standalone, **kwargs)
         answer.standalone_question = standalone if standalone != question else None
         if not answer.cancelled:

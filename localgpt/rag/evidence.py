@@ -114,9 +114,11 @@ def extractive(question: str, sources: Sequence[SourceLike], encode: Callable[[l
 class SentenceGate:
     """Checks a streamed answer sentence by sentence; `emit` gets what may be shown.
 
-    `feed` each token, then `finish()` for the result. With `unsupported="drop"` an unsupported
-    sentence is never emitted; with "mark" and "keep" every sentence is. `halted` turns true when
-    the model starts writing a context block: the caller should stop generating.
+    `feed` each token, then `finish()` for the result. With `unsupported="drop"`, `emit` gets
+    whole sentences, each once it is checked, and never an unsupported one; with "mark" and
+    "keep" it gets the tokens as they come (nothing will be removed) and the checks only label
+    the sentences. `halted` turns true when the model starts writing a context block of its own:
+    the caller should stop generating.
     """
 
     def __init__(
@@ -146,6 +148,8 @@ class SentenceGate:
         if header:
             self.raw = self.raw[: header.start()]
             self.halted = True
+        elif self.unsupported != "drop" and self.emit:
+            self.emit(piece)  # nothing will be removed: stream tokens as they come
         self._release(final=self.halted)
 
     def finish(self) -> Grounded:
@@ -158,9 +162,8 @@ class SentenceGate:
             if c.supported and c.n is not None and c.n in self.sources and (c.n, c.quote_start) not in seen:
                 seen.add((c.n, c.quote_start))
                 evidence.append(_evidence(self.sources[c.n], c.quote, c.quote_start, c.quote_end))
-        return Grounded(
-            self._shown.strip(), [_citation(c) for c in kept], [_citation(c) for c in dropped], evidence
-        )
+        text = self._shown if self.unsupported == "drop" else self.raw
+        return Grounded(text.strip(), [_citation(c) for c in kept], [_citation(c) for c in dropped], evidence)
 
     def _release(self, final: bool) -> None:
         pending = split_sentences(self.raw[self._pos :])
@@ -179,7 +182,7 @@ class SentenceGate:
                 gap = self.raw[self._pos : check.start] if self._shown else ""
                 text = gap + check.sentence
                 self._shown += text
-                if self.emit:
+                if self.emit and self.unsupported == "drop":
                     self.emit(text)
             self._pos = check.end
         self._pos = end
