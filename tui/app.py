@@ -254,7 +254,7 @@ class LocalGPTApp(App[None]):
         sources = view.record.sources
         n = self.main.conversation.turns.index(view) + 1
         title = f"Sources of answer {n}" if sources else f"Answer {n}: no sources"
-        self.main.sources.show(sources, title)
+        self.main.sources.show(sources, title, view.record.evidence)
 
     @on(TurnView.Selected)
     def _turn_clicked(self, event: TurnView.Selected) -> None:
@@ -395,7 +395,9 @@ class LocalGPTApp(App[None]):
 
     def on_preview_source(self, message: PreviewSource) -> None:
         resources, source = self.resources, message.source
-        self.push_screen(SourcePreview(source, lambda: surrounding(resources.store(), source)))
+        self.push_screen(
+            SourcePreview(source, lambda: surrounding(resources.store(), source), message.quotes)
+        )
 
     def on_open_source(self, message: OpenSource) -> None:
         self._prepare_view(message.source, message.kind)

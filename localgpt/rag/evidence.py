@@ -107,7 +107,8 @@ def extractive(question: str, sources: Sequence[SourceLike], encode: Callable[[l
     got = extract_answer(question, [(s.n, s.text) for s in sources], encode)
     by_n = {s.n: s for s in sources}
     evidence = [_evidence(by_n[p.n], p.quote, p.start, p.end) for p in got.picks]
-    citations = [Citation(p.quote, p.n, p.quote, p.score, True) for p in got.picks]
+    # The sentence as the answer shows it (whitespace folded), the quote as the source has it.
+    citations = [Citation(" ".join(p.quote.split()), p.n, p.quote, p.score, True) for p in got.picks]
     return Grounded(got.text, citations, [], evidence)
 
 
