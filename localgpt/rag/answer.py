@@ -148,14 +148,12 @@ class RAG:
         gate = SentenceGate(
             question, used, self.res.embedder.encode, self.settings.answer.unsupported, on_token
         )
-        halt = threading.Event()  # set by the user's cancel, or by the gate (the model drifted)
+        halt = _Halt(cancel, gate)  # the user's cancel, or the gate saw the model drift
 
         def token(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
             gate.feed(piece)
-            if gate.halted or (cancel is not None and cancel.is_set()):
-                halt.set()
 
         completion = llm.stream(
             built.tokens, _answer_stops(built.rendered.stop, used), built.max_tokens, token, halt,
@@ -248,6 +246,18 @@ class RAG:
         if not _grounded(rewritten, question, history):
             return _fallback(question, history)
         return rewritten
+
+
+class _Halt(threading.Event):
+    """Stops generation when the user cancels or the sentence gate halts (asked between tokens)."""
+
+    def __init__(self, cancel: threading.Event | None, gate: SentenceGate) -> None:
+        super().__init__()
+        self.cancel = cancel
+        self.gate = gate
+
+    def is_set(self) -> bool:
+        return self.gate.halted or (self.cancel is not None and self.cancel.is_set())
 
 
 def _answer_stops(template_stops: Sequence[str], sources: Sequence[Source]) -> list[str]:
