@@ -24,7 +24,7 @@ from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
 from localgpt.settings.layout import DataDir
 from tui.chats import Chat, ChatStore, Turn
-from tui.collections import CollectionResources, list_collections
+from tui.collections import list_collections
 from tui.external import ViewTarget, command, prepare, program
 from tui.messages import (
     AnswerDone,
@@ -50,7 +50,7 @@ from tui.widgets.sources import SourceList
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
-    from localgpt.rag.answer import Source
+    from localgpt.rag.sources import Source
     from localgpt.settings.config import Settings
 
 
@@ -61,7 +61,7 @@ class LocalGPTApp(App[None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        # The first Resources loads the models; other collections borrow them (CollectionResources).
+        # The first Resources loads the models; other collections borrow them (Resources.for_collection).
         self.models = Resources(settings)
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
@@ -375,7 +375,7 @@ class LocalGPTApp(App[None]):
         self.notify(f"Collection '{name}'.")
 
     def _use_collection(self, name: str) -> None:
-        self.resources = CollectionResources(self.models, name)
+        self.resources = self.models.for_collection(name)
         self.rag = RAG(self.resources)
         status = self.main.status
         status.collection = name

@@ -13,7 +13,8 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from ingest.pipeline import Summary
-    from localgpt.rag.answer import Answer, Source
+    from localgpt.rag.answer import Answer
+    from localgpt.rag.sources import Source
 
 
 class ModelReady(Message):

@@ -14,8 +14,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from localgpt.rag.evidence import Citation, Evidence, SentenceGate, answer_mode, extractive
-from localgpt.rag.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
-from localgpt.settings.display import shown
+from localgpt.rag.prompt import ABSTAIN_TEXT, fit_prompt
+from localgpt.rag.sources import Source
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -32,22 +32,6 @@ _WORDS = re.compile(r"[^\W_]{3,}")
 
 
 @dataclass
-class Source:
-    n: int
-    source: str
-    page: int | None
-    score: float
-    chunk_id: str
-    text: str
-    heading: str | None = None
-
-    @property
-    def label(self) -> str:
-        where = f" p.{self.page}" if self.page else (f" § {self.heading}" if self.heading else "")
-        return f"{shown(self.source)}{where}"
-
-
-@dataclass
 class Answer:
     question: str
     answer: str
@@ -55,7 +39,7 @@ class Answer:
     sources: list[Source]
     model: str
     timings: dict[str, float] = field(default_factory=dict)
-    tokens: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int | None] = field(default_factory=dict)
     standalone_question: str | None = None
     cancelled: bool = False
     mode: str = "generate"  # "extract": quoted from the sources, no LLM
@@ -83,26 +67,18 @@ class RAG:
         self.res = resources
         self.settings = resources.settings
 
-    def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
-        from localgpt.errors import NoIndexError
-        from localgpt.rag.retrieval import match_sources, search
+    def documents(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Document]:
+        """The chunks for `query`, best first, through the LangChain retriever."""
+        from localgpt.rag.retrieval import match_sources
 
-        store = self.res.store()
-        if store.count() == 0:
-            raise NoIndexError(f"collection '{store.name}' is empty; run `localgpt ingest PATH` first")
         sources = None
         if source_glob:
             sources = match_sources(list(self.res.manifest.all()), source_glob)
-        docs = search(
-            query,
-            store,
-            self.res.embedder,
-            self.res.keyword_index,
-            self.settings.retrieval,
-            k or self.settings.retrieval.k,
-            sources,
-        )
-        return [_source(n, doc) for n, doc in enumerate(docs, 1)]
+        return self.res.retriever(k, sources).invoke(query)
+
+    def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
+        """The same chunks as `documents`, numbered for showing (search results, eval)."""
+        return [Source.from_document(n, d) for n, d in enumerate(self.documents(query, k, source_glob), 1)]
 
     def answer(
         self,
@@ -116,9 +92,9 @@ class RAG:
         retrieval_query: str | None = None,
     ) -> Answer:
         started = time.perf_counter()
-        sources = self.retrieve(retrieval_query or question, k, source_glob)
+        docs = self.documents(retrieval_query or question, k, source_glob)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        best = max((s.score for s in sources), default=0.0)
+        best = max((float(d.metadata.get("score", 0.0)) for d in docs), default=0.0)
         if best < self.settings.retrieval.abstain_threshold:
             if on_sources:
                 on_sources([])
@@ -132,15 +108,13 @@ class RAG:
                 {"prompt": 0, "completion": 0},
             )  # fmt: skip
         if self.mode == "extract":
+            sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]
             return self._extract(question, sources, started, retrieval_ms, on_sources, on_token)
         llm = self.res.llm
-        chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         built = fit_prompt(
-            question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens
+            question, docs, history, llm.render, llm.count, llm.n_ctx, self.settings.llm.max_tokens
         )
-        used = [sources[i] for i in built.chunks]
-        for n, source in enumerate(used, 1):
-            source.n = n
+        used = [Source.from_document(n, docs[i]) for n, i in enumerate(built.chunks, 1)]
         if on_sources:
             on_sources(used)
         first: list[float] = []
@@ -155,10 +129,8 @@ class RAG:
                 first.append(time.perf_counter())
             gate.feed(piece)
 
-        completion = llm.stream(
-            built.tokens, _answer_stops(built.rendered.stop, used), built.max_tokens, token, halt,
-            messages=built.messages,
-        )  # fmt: skip
+        stops = _answer_stops(built.rendered.stop, used)
+        completion = llm.stream(built.messages, built.rendered.prompt, stops, built.max_tokens, token, halt)
         grounded = gate.finish()
         done = time.perf_counter()
         text = grounded.text
@@ -235,12 +207,11 @@ class RAG:
                                         "Rewritten question:"},
         ]  # fmt: skip
         rendered = llm.render(messages)
-        tokens = llm.tokenize(rendered.prompt)
-        room = llm.n_ctx - len(tokens) - 4
+        room = llm.n_ctx - llm.count(rendered.prompt) - 4
         if room < 16:
             return _fallback(question, history)
         out = llm.stream(
-            tokens, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0, messages=messages
+            messages, rendered.prompt, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0
         )
         rewritten = out.text.strip().splitlines()[0].strip().strip('"') if out.text.strip() else ""
         if not _grounded(rewritten, question, history):
@@ -309,20 +280,6 @@ def _fallback(question: str, history: Sequence[tuple[str, str]]) -> str:
     return f"{question} (follow-up to: {history[-1][0]})"
 
 
-def _source(n: int, doc: Document) -> Source:
-    meta = doc.metadata
-    page = meta.get("page")
-    return Source(
-        n=n,
-        source=str(meta.get("source", "")),
-        page=int(page) if isinstance(page, int | float) else None,
-        score=float(meta.get("score", 0.0)),
-        chunk_id=str(meta.get("id", "")),
-        text=doc.page_content,
-        heading=meta.get("heading"),
-    )
-
-
 class ChatSession:
     """A conversation: follow-ups are condensed before retrieval, and history is kept."""
 
@@ -342,6 +299,3 @@ class ChatSession:
         if not answer.cancelled:
             self.history.append((question, answer.answer))
         return answer
-
-    def reset(self) -> None:
-        self.history.clear()

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from localgpt.rag.extract import extract_answer
 from localgpt.rag.grounding import Grounder, SentenceCheck
 from localgpt.rag.sentences import split_sentences, strip_citations
+from localgpt.rag.sources import Source
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
@@ -34,14 +35,6 @@ _HEADER = re.compile(
     r"(?m)^[ \t]*\[\d{1,3}\][ \t]+[^\s\[\]]+\.[A-Za-z0-9]{1,6}(?:[ \t]+(?:p\.\s*\d+|§[^\n]*))?[ \t]*$"
 )
 _LETTER = re.compile(r"[^\W\d_]")
-
-
-class SourceLike(Protocol):
-    n: int
-    source: str
-    page: int | None
-    chunk_id: str
-    text: str
 
 
 @dataclass
@@ -102,7 +95,7 @@ def answer_mode(settings: Settings) -> Literal["extract", "generate"]:
     return "extract" if info.parameter_count < AUTO_MIN_PARAMETERS else "generate"
 
 
-def extractive(question: str, sources: Sequence[SourceLike], encode: Callable[[list[str]], Any]) -> Grounded:
+def extractive(question: str, sources: Sequence[Source], encode: Callable[[list[str]], Any]) -> Grounded:
     """The best source sentence(s) as the answer; empty text when the sources have none."""
     got = extract_answer(question, [(s.n, s.text) for s in sources], encode)
     by_n = {s.n: s for s in sources}
@@ -125,13 +118,13 @@ class SentenceGate:
     def __init__(
         self,
         question: str,
-        sources: Sequence[SourceLike],
+        sources: Sequence[Source],
         encode: Callable[[list[str]], Any],
         unsupported: str = "drop",
         emit: Callable[[str], None] | None = None,
     ) -> None:
         self.sources = {s.n: s for s in sources}
-        labels = " ".join(getattr(s, "label", "") for s in sources)
+        labels = " ".join(s.label for s in sources)
         self.grounder = Grounder([(s.n, s.text) for s in sources], encode, question, context=labels)
         self.unsupported = unsupported
         self.emit = emit
@@ -189,7 +182,7 @@ class SentenceGate:
         self._pos = end
 
 
-def _evidence(source: SourceLike, quote: str, start: int, end: int) -> Evidence:
+def _evidence(source: Source, quote: str, start: int, end: int) -> Evidence:
     return Evidence(source.n, source.source, source.page, source.chunk_id, quote, start, end)
 
 

@@ -7,6 +7,7 @@ template) that injects what a weak model does: a fabricated number, made-up cont
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,12 +21,14 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from localgpt.errors import ExitCode
-from localgpt.llm.llama_cpp import LLM, Completion, drain
-from localgpt.rag.answer import RAG, Source, _answer_stops
+from localgpt.llm.base import Events
+from localgpt.llm.llama_cpp import LLM
+from localgpt.rag.answer import RAG, _answer_stops
 from localgpt.rag.evidence import SentenceGate, answer_mode
 from localgpt.rag.grounding import Grounder
 from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.resources import Resources
+from localgpt.rag.sources import Source
 from localgpt.settings.config import Settings
 from tests.conftest import run_cli
 
@@ -62,27 +65,18 @@ def sources(res: Resources) -> list[Source]:
 
 
 class ScriptedLLM(LLM):
-    """The real model (tokenizer, template), but its generation streams a fixed reply, word by
-    word, through the real `drain` (so cancel and halts behave as they do for llama.cpp)."""
+    """The real model (tokenizer, template) and the real `ChatModel.stream` (cancel and halts
+    behave as they do for llama.cpp), but the backend's events are a fixed reply, word by word."""
 
     reply = ""
     stops: Sequence[str] = ()
 
-    def stream(
-        self,
-        prompt_tokens: list[int],
-        stop: Sequence[str],
-        max_tokens: int,
-        on_token: Any = None,
-        cancel: Any = None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Completion:
+    @contextlib.contextmanager
+    def _events(
+        self, messages: Any, prompt: str, stop: Sequence[str], max_tokens: int, temperature: float
+    ) -> Iterator[Events]:
         self.stops = stop
-        result = Completion(prompt_tokens=len(prompt_tokens))
-        pieces = re.findall(r"\s*\S+", self.reply)
-        drain(((p, None) for p in pieces), result, on_token, cancel)
-        return result
+        yield ((piece, None) for piece in re.findall(r"\s*\S+", self.reply))
 
 
 def scripted_rag(res: Resources, reply: str, **answer: Any) -> tuple[RAG, ScriptedLLM]:

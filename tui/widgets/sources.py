@@ -15,8 +15,8 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from localgpt.rag.answer import Source
 from localgpt.rag.evidence import Evidence
+from localgpt.rag.sources import Source
 from localgpt.settings.display import shown
 from tui.messages import OpenSource, PreviewSource
 
