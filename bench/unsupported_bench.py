@@ -1,0 +1,133 @@
+"""Choose `[answer] unsupported` by measurement: drop vs mark vs keep, with extract for reference.
+
+For a sample of answerable questions from each dev set (English and Chinese), the bundled SmolLM2
+generates once (mode "generate", unsupported "keep", so nothing is removed); the grounding check's
+verdict on each sentence then gives what each setting would show:
+- keep: the answer as written; every unsupported sentence is left in, unflagged;
+- mark: the same text, unsupported sentences flagged; nothing supported at all is an abstention;
+- drop: the supported sentences only; nothing left is an abstention.
+Per setting: answer accuracy (the gold answer or an alias in what is shown, normalised as in
+`localgpt eval`), unsupported sentences left unflagged in the shown answers, and answerable
+questions turned into abstentions. `extract` (no LLM) is run on the same questions for reference.
+
+    python bench/unsupported_bench.py --en-data DIR --zh-data DIR [--n 20] [--out FILE]
+
+The data dirs hold the ingested dev corpora (`localgpt --data-dir DIR ingest ../shared/eval/dev/corpus`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from localgpt.evaluation.metrics import contains_answer, load_questions
+from localgpt.rag.answer import RAG
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import Settings
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SEED = 20261201
+
+
+def settings(data_dir: Path, mode: str) -> Settings:
+    return Settings(
+        paths={"data_dir": str(data_dir)},
+        llm={"max_tokens": 128, "temperature": 0.0, "n_threads": 2},
+        answer={"mode": mode, "unsupported": "keep"},
+    )
+
+
+def sample(path: Path, n: int) -> list[Any]:
+    answerable = [q for q in load_questions(path) if q.answerable]
+    random.Random(SEED).shuffle(answerable)
+    return answerable[:n]
+
+
+def run(data_dir: Path, questions: list[Any]) -> dict[str, dict[str, float]]:
+    gen = RAG(Resources(settings(data_dir, "generate")))
+    ext = RAG(Resources(settings(data_dir, "extract")))
+    tallies = {
+        name: {"correct": 0, "abstained": 0, "left": 0, "sentences": 0} for name in ("keep", "mark", "drop")
+    }
+    tallies["extract"] = {"correct": 0, "abstained": 0, "left": 0, "sentences": 0}
+    started = time.perf_counter()
+    for q in questions:
+        answers = [q.answer, *q.aliases]
+        a = gen.answer(q.question)
+        retrieval_refused = not a.sources  # refused before the model ran: the same for all settings
+        checks = a.citations
+        supported = [c for c in checks if c.supported]
+        has_support = any(c.n is not None for c in supported)
+        kept_text = " ".join(c.sentence for c in supported)
+        unsupported = sum(1 for c in checks if not c.supported)
+        shown = {
+            "keep": (a.answer, retrieval_refused or a.abstained, unsupported),
+            "mark": (a.answer, retrieval_refused or a.abstained or not has_support, 0),
+            "drop": (kept_text, retrieval_refused or a.abstained or not has_support, 0),
+        }
+        for name, (text, abstained, left) in shown.items():
+            t = tallies[name]
+            t["abstained"] += abstained
+            t["correct"] += (not abstained) and contains_answer(text, answers)
+            t["left"] += 0 if abstained else left
+            t["sentences"] += 0 if abstained else (len(checks) if name != "drop" else len(supported))
+        e = ext.answer(q.question)
+        t = tallies["extract"]
+        t["abstained"] += e.abstained
+        t["correct"] += (not e.abstained) and contains_answer(e.answer, answers)
+        t["sentences"] += len(e.citations)
+    print(f"  {len(questions)} questions in {time.perf_counter() - started:.0f} s")
+    n = len(questions)
+    return {
+        name: {
+            "accuracy": t["correct"] / n,
+            "unsupported_left": t["left"] / t["sentences"] if t["sentences"] else 0.0,
+            "abstained": t["abstained"] / n,
+        }
+        for name, t in tallies.items()
+    }
+
+
+def table(results: dict[str, dict[str, dict[str, float]]], n: dict[str, int]) -> str:
+    lines = [
+        "| set | setting | answer accuracy | unsupported sentences left unflagged | answerable refused |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for lang, by_setting in results.items():
+        for name, m in by_setting.items():
+            lines.append(
+                f"| {lang} (n={n[lang]}) | {name} | {m['accuracy']:.2f} | {m['unsupported_left']:.2f} "
+                f"| {m['abstained']:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--en-data", type=Path, required=True)
+    parser.add_argument("--zh-data", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=20, help="answerable questions per set")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    results, counts = {}, {}
+    for lang, data, path in (
+        ("en", args.en_data, EVAL / "dev" / "questions.jsonl"),
+        ("zh", args.zh_data, EVAL / "dev-zh" / "questions.jsonl"),
+    ):
+        questions = sample(path, args.n)
+        counts[lang] = len(questions)
+        print(f"{lang}: SmolLM2-135M generate (unsupported judged per setting) and extract")
+        results[lang] = run(data, questions)
+    out = table(results, counts)
+    print(out)
+    if args.out:
+        args.out.write_text(out + "\n")
+
+
+if __name__ == "__main__":
+    main()
