@@ -28,14 +28,18 @@ from localgpt.rag.answer import RAG
 from localgpt.rag.resources import Resources
 from localgpt.settings.config import Settings
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+# ../shared/eval beside the checkout (or beside the folder of worktrees).
+EVAL = next(
+    (p / "shared" / "eval" for p in Path(__file__).resolve().parents if (p / "shared" / "eval").is_dir()),
+    Path("../shared/eval"),
+)
 SEED = 20261201
 
 
-def settings(data_dir: Path, mode: str) -> Settings:
+def settings(data_dir: Path, mode: str, model: str = "auto") -> Settings:
     return Settings(
         paths={"data_dir": str(data_dir)},
-        llm={"max_tokens": 128, "temperature": 0.0, "n_threads": 2},
+        llm={"model": model, "max_tokens": 128, "temperature": 0.0},
         answer={"mode": mode, "unsupported": "keep"},
     )
 
@@ -46,13 +50,11 @@ def sample(path: Path, n: int) -> list[Any]:
     return answerable[:n]
 
 
-def run(data_dir: Path, questions: list[Any]) -> dict[str, dict[str, float]]:
-    gen = RAG(Resources(settings(data_dir, "generate")))
-    ext = RAG(Resources(settings(data_dir, "extract")))
-    tallies = {
-        name: {"correct": 0, "abstained": 0, "left": 0, "sentences": 0} for name in ("keep", "mark", "drop")
-    }
-    tallies["extract"] = {"correct": 0, "abstained": 0, "left": 0, "sentences": 0}
+def run(data_dir: Path, questions: list[Any], model: str, extract: bool) -> dict[str, dict[str, float]]:
+    gen = RAG(Resources(settings(data_dir, "generate", model)))
+    ext = RAG(Resources(settings(data_dir, "extract"))) if extract else None
+    names = ("keep", "mark", "drop", "extract") if extract else ("keep", "mark", "drop")
+    tallies = {name: {"correct": 0, "abstained": 0, "left": 0, "sentences": 0} for name in names}
     started = time.perf_counter()
     for q in questions:
         answers = [q.answer, *q.aliases]
@@ -74,6 +76,8 @@ def run(data_dir: Path, questions: list[Any]) -> dict[str, dict[str, float]]:
             t["correct"] += (not abstained) and contains_answer(text, answers)
             t["left"] += 0 if abstained else left
             t["sentences"] += 0 if abstained else (len(checks) if name != "drop" else len(supported))
+        if ext is None:
+            continue
         e = ext.answer(q.question)
         t = tallies["extract"]
         t["abstained"] += e.abstained
@@ -91,16 +95,17 @@ def run(data_dir: Path, questions: list[Any]) -> dict[str, dict[str, float]]:
     }
 
 
-def table(results: dict[str, dict[str, dict[str, float]]], n: dict[str, int]) -> str:
+def table(results: dict[tuple[str, str], dict[str, dict[str, float]]], n: dict[str, int]) -> str:
     lines = [
-        "| set | setting | answer accuracy | unsupported sentences left unflagged | answerable refused |",
-        "| --- | --- | --- | --- | --- |",
+        "| set | model | setting | answer accuracy | unsupported left unflagged | answerable refused |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for lang, by_setting in results.items():
+    for (lang, model), by_setting in results.items():
         for name, m in by_setting.items():
+            shown = "(none: quotes)" if name == "extract" else model
             lines.append(
-                f"| {lang} (n={n[lang]}) | {name} | {m['accuracy']:.2f} | {m['unsupported_left']:.2f} "
-                f"| {m['abstained']:.2f} |"
+                f"| {lang} (n={n[lang]}) | {shown} | {name} | {m['accuracy']:.2f} "
+                f"| {m['unsupported_left']:.2f} | {m['abstained']:.2f} |"
             )
     return "\n".join(lines)
 
@@ -113,16 +118,22 @@ def main() -> None:
     parser.add_argument("--zh-data", type=Path, required=True)
     parser.add_argument("--n", type=int, default=20, help="answerable questions per set")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--models", nargs="+", default=["auto"], help="GGUF paths to generate with ('auto': the bundled one)"
+    )
     args = parser.parse_args()
-    results, counts = {}, {}
+    results: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    counts = {}
     for lang, data, path in (
         ("en", args.en_data, EVAL / "dev" / "questions.jsonl"),
         ("zh", args.zh_data, EVAL / "dev-zh" / "questions.jsonl"),
     ):
         questions = sample(path, args.n)
         counts[lang] = len(questions)
-        print(f"{lang}: SmolLM2-135M generate (unsupported judged per setting) and extract")
-        results[lang] = run(data, questions)
+        for i, model in enumerate(args.models):
+            name = "SmolLM2-135M" if model == "auto" else Path(model).stem
+            print(f"{lang}: {name} generate (unsupported judged per setting)" + ("" if i else " and extract"))
+            results[(lang, name)] = run(data, questions, model, extract=i == 0)
     out = table(results, counts)
     print(out)
     if args.out:
