@@ -76,6 +76,7 @@ def run(data_dir: Path, questions: list[Any], model: str, extract: bool) -> dict
             t["correct"] += (not abstained) and contains_answer(text, answers)
             t["left"] += 0 if abstained else left
             t["sentences"] += 0 if abstained else (len(checks) if name != "drop" else len(supported))
+        print(f"  {q.id}: {len(checks)} sentences, {unsupported} unsupported", flush=True)
         if ext is None:
             continue
         e = ext.answer(q.question)
@@ -83,7 +84,7 @@ def run(data_dir: Path, questions: list[Any], model: str, extract: bool) -> dict
         t["abstained"] += e.abstained
         t["correct"] += (not e.abstained) and contains_answer(e.answer, answers)
         t["sentences"] += len(e.citations)
-    print(f"  {len(questions)} questions in {time.perf_counter() - started:.0f} s")
+    print(f"  {len(questions)} questions in {time.perf_counter() - started:.0f} s", flush=True)
     n = len(questions)
     return {
         name: {
@@ -114,8 +115,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--en-data", type=Path, required=True)
-    parser.add_argument("--zh-data", type=Path, required=True)
+    parser.add_argument("--en-data", type=Path, help="index of ../shared/eval/dev/corpus")
+    parser.add_argument("--zh-data", type=Path, help="index of ../shared/eval/dev-zh/corpus")
     parser.add_argument("--n", type=int, default=20, help="answerable questions per set")
     parser.add_argument("--out", type=Path)
     parser.add_argument(
@@ -128,6 +129,8 @@ def main() -> None:
         ("en", args.en_data, EVAL / "dev" / "questions.jsonl"),
         ("zh", args.zh_data, EVAL / "dev-zh" / "questions.jsonl"),
     ):
+        if data is None:
+            continue
         questions = sample(path, args.n)
         counts[lang] = len(questions)
         for i, model in enumerate(args.models):

@@ -26,9 +26,11 @@ from localgpt.rag.sources import Source
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
 
-# `auto` generates only with models of at least this many parameters. Below it (SmolLM2-135M and
-# -360M, Qwen2.5-0.5B) answers on the dev sets were wrong or padded with invented facts more often
-# than the quoted sentence was wrong: see bench/results/answer-modes.md.
+# `auto` generates only with models of at least this many parameters. The bundled SmolLM2-135M
+# answers fewer dev questions right when it writes than when the best sentence is quoted, and much
+# of what it adds is unsupported (bench/results/unsupported.md). 1B is a cautious line between the
+# 0.5B class (right on simple RAG questions only) and the 1.5B class (better); bench/answer_bench.py
+# measures each model in both modes: move the line with its figures.
 AUTO_MIN_PARAMETERS = 1_000_000_000
 # A context block a model writes itself: a line "[n] file.ext" or "[n] file.ext p.3".
 _HEADER = re.compile(
