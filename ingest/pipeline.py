@@ -1,8 +1,10 @@
 """`localgpt ingest`: bring a collection in step with one or more folders.
 
-Order of writes, per file: mark pending -> upsert chunks -> delete its stale chunks -> commit the
-manifest row. A crash at any point leaves either the old version or the new one, never both:
-the next run's recovery step removes whatever a pending file left behind.
+Order of writes, per file: mark pending -> upsert its chunks (a big file in parts, as the parse
+worker streams them) -> delete its stale chunks -> commit the manifest row. A file is recorded
+only once it is wholly indexed. A crash at any point leaves either the old version or the new
+one, never both: the next run's recovery step removes whatever a pending file left behind, and a
+file that fails part-way has its parts removed at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.names import index_name
+from ingest.ocr.pages import OcrOptions
 from ingest.plan import Plan, Work, make_plan
 from ingest.scan import SPECIAL_REASON, WalkRules, scan
 from ingest.worker import Failed, Parsed, ParseWorker
@@ -34,6 +37,8 @@ EMBED_WINDOW = 256
 
 
 class Reporter(Protocol):
+    """Optionally also `ocr_progress(pages: int)`: pages OCR'd so far, called every poll."""
+
     def planned(self, plan: Plan, chunks_before: int) -> None: ...
     def file_done(self, path: str, status: str, chunks: int) -> None: ...
     def file_skipped(self, path: str, reason: str) -> None: ...
@@ -57,6 +62,9 @@ class Summary:
     chunks_total: int = 0
     recovered: int = 0
     elapsed_s: float = 0.0
+    ocr: list[tuple[str, int]] = field(default_factory=list)  # (path, pages read through OCR)
+    ocr_recognised: int = 0  # pages OCR'd in this run (the rest came from the OCR cache)
+    ocr_seconds: float = 0.0
 
     @property
     def exit_code(self) -> ExitCode:
@@ -82,6 +90,9 @@ class Summary:
             "files_total": self.files_total,
             "chunks_total": self.chunks_total,
             "recovered": self.recovered,
+            "ocr": [{"path": p, "pages": n} for p, n in self.ocr],
+            "ocr_pages_recognised": self.ocr_recognised,
+            "ocr_seconds": round(self.ocr_seconds, 3),
             "elapsed_s": round(self.elapsed_s, 3),
             "exit_code": int(self.exit_code),
         }
@@ -177,9 +188,11 @@ class Ingestor:
         for work in plan.touched:
             record = self.manifest.get(work.info.path)
             if record:
-                self.manifest.commit_file(_record(work, record.chunk_ids, record.pages))
+                self.manifest.commit_file(_record(work, record.chunk_ids, record.pages, record.ocr_pages))
         reusable = {rec.sha256: rec for rec in self.manifest.all().values()}
-        for work in plan.to_parse:
+        for work in [w for w in plan.changed if w.info.size == 0]:
+            self._emptied(work, summary)
+        for work in [w for w in plan.to_parse if not (w in plan.changed and w.info.size == 0)]:
             twin = reusable.get(work.sha256)
             if twin and twin.path != work.info.path and self._copy(twin, work):
                 self._record_change(work, plan, summary, len(twin.chunk_ids))
@@ -195,8 +208,15 @@ class Ingestor:
             self.settings.ingest.chunk_overlap,
             self.res.embedder_max_tokens,
             self.settings.ingest.file_timeout_s,
+            OcrOptions(
+                mode=self.settings.ingest.ocr,
+                cache_dir=self.res.ocr_cache_dir,
+                dpi=self.settings.ingest.ocr_dpi,
+            ),
         )
         window: list[Parsed] = []
+        # Files partly upserted but not yet committed: path -> the ids stored so far.
+        open_files: dict[str, list[str]] = {}
 
         def flush() -> None:
             texts = [c[1] for parsed in window for c in parsed.chunks]
@@ -205,15 +225,34 @@ class Ingestor:
             offset = 0
             for parsed in window:
                 n = len(parsed.chunks)
-                self._store(parsed, vectors[offset : offset + n])
+                stored = self._store_part(parsed, vectors[offset : offset + n], open_files)
                 offset += n
-                self._record_change(parsed.work, plan, summary, n)
+                if parsed.final:
+                    self._commit(parsed, stored)
+                    del open_files[parsed.work.info.path]
+                    if parsed.ocr_pages:
+                        summary.ocr.append((parsed.work.info.path, parsed.ocr_pages))
+                        summary.ocr_recognised += parsed.ocr_pages - parsed.ocr_cached
+                        summary.ocr_seconds += parsed.ocr_seconds
+                    self._record_change(parsed.work, plan, summary, len(stored), _ocr_note(parsed))
+                else:
+                    self._progress(parsed.work.info.path, len(stored), parsed.pages)
             window.clear()
 
+        # Reporters that show live OCR progress (pages inside a long scan) have `ocr_progress`.
+        live = getattr(self.reporter, "ocr_progress", None)
+
+        def poll() -> None:
+            if live is not None:
+                live(worker.ocr_pages)
+
         try:
-            for result in worker.run(works):
+            for result in worker.run(works, poll):
                 if isinstance(result, Failed):
-                    self._skip(summary, result.work.info.path, result.reason)
+                    path = result.work.info.path
+                    window[:] = [p for p in window if p.work.info.path != path]
+                    self._abandon(path, open_files.pop(path, None))
+                    self._skip(summary, path, result.reason)
                     continue
                 window.append(result)
                 if sum(len(p.chunks) for p in window) >= EMBED_WINDOW:
@@ -223,11 +262,17 @@ class Ingestor:
         finally:
             worker.close()
 
-    def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int) -> None:
+    def _progress(self, path: str, chunks: int, pages: int | None) -> None:
+        # Optional on a reporter: a big file reports its chunks (and pages) as they are stored.
+        report = getattr(self.reporter, "file_progress", None)
+        if report is not None:
+            report(path, chunks, pages)
+
+    def _record_change(self, work: Work, plan: Plan, summary: Summary, chunks: int, note: str = "") -> None:
         status = "changed" if work in plan.changed else "added"
         (summary.changed if status == "changed" else summary.added).append(work.info.path)
         summary.chunks_added += chunks
-        self.reporter.file_done(work.info.path, status, chunks)
+        self.reporter.file_done(work.info.path, status + note, chunks)
 
     def _skip(self, summary: Summary, path: str, reason: str) -> None:
         if reason.startswith(IGNORED_REASONS):
@@ -236,16 +281,38 @@ class Ingestor:
             summary.skipped.append((path, reason))
         self.reporter.file_skipped(path, reason)
 
-    def _store(self, parsed: Parsed, vectors: list[list[float]]) -> None:
+    def _store_part(
+        self, parsed: Parsed, vectors: list[list[float]], open_files: dict[str, list[str]]
+    ) -> list[str]:
+        """Upsert one part of a file; returns the ids of every part stored so far."""
         path = parsed.work.info.path
+        if path not in open_files:
+            # Before the first write: a crash from here on is undone by the next run's recovery.
+            self.manifest.mark_pending(path)
+            open_files[path] = []
         ids = [c[0] for c in parsed.chunks]
-        texts = [c[1] for c in parsed.chunks]
-        metas = [c[2] for c in parsed.chunks]
-        self.manifest.mark_pending(path)
-        self.store.upsert(ids, vectors, texts, metas)
+        if ids:
+            texts = [c[1] for c in parsed.chunks]
+            metas = [c[2] for c in parsed.chunks]
+            self.store.upsert(ids, vectors, texts, metas)
+            open_files[path].extend(ids)
+        return open_files[path]
+
+    def _commit(self, parsed: Parsed, ids: list[str]) -> None:
+        """The file's last part is stored: drop its old chunks and record it, in that order."""
+        path = parsed.work.info.path
         keep = set(ids)
         self.store.delete([i for i in self.store.ids_for_source(path) if i not in keep])
-        self.manifest.commit_file(_record(parsed.work, ids, parsed.pages))
+        self.manifest.commit_file(_record(parsed.work, ids, parsed.pages, parsed.ocr_pages))
+
+    def _abandon(self, path: str, stored: list[str] | None) -> None:
+        """A file failed part-way: remove what was stored of it; its old version stays."""
+        if stored is None:
+            return
+        record = self.manifest.get(path)
+        keep = set(record.chunk_ids) if record else set()
+        self.store.delete([i for i in stored if i not in keep])
+        self.manifest.clear_pending(path)
 
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
@@ -266,7 +333,7 @@ class Ingestor:
         self.store.upsert(ids, vectors, texts, metas)
         keep = set(ids)
         self.store.delete([i for i in self.store.ids_for_source(path) if i not in keep])
-        self.manifest.commit_file(_record(work, ids, twin.pages))
+        self.manifest.commit_file(_record(work, ids, twin.pages, twin.ocr_pages))
         return True
 
     def _move(self, old: FileRecord, new: Work, summary: Summary) -> bool:
@@ -281,6 +348,15 @@ class Ingestor:
             summary.removed.append(old.path)
         return copied
 
+    def _emptied(self, work: Work, summary: Summary) -> None:
+        """A file cut to 0 bytes says nothing any more: its old chunks must not answer for it."""
+        record = self.manifest.get(work.info.path)
+        if record is not None:
+            self._remove(record, summary)
+            self._skip(
+                summary, work.info.path, f"empty file (its {len(record.chunk_ids)} old chunks were removed)"
+            )
+
     def _remove(self, rec: FileRecord, summary: Summary) -> None:
         self.store.delete(list(rec.chunk_ids))
         self.store.delete_source(rec.path)
@@ -290,6 +366,18 @@ class Ingestor:
         self.reporter.file_done(rec.path, "removed", 0)
 
 
-def _record(work: Work, ids: Sequence[str], pages: int | None) -> FileRecord:
+def _record(work: Work, ids: Sequence[str], pages: int | None, ocr_pages: int = 0) -> FileRecord:
     info = work.info
-    return FileRecord(info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages)
+    return FileRecord(info.path, info.size, info.mtime_ns, work.sha256, tuple(ids), pages, ocr_pages)
+
+
+def _ocr_note(parsed: Parsed) -> str:
+    """' (OCR: 3 pages, 0.4 pages/s)' for the progress line; '' when nothing was OCR'd."""
+    if not parsed.ocr_pages:
+        return ""
+    fresh = parsed.ocr_pages - parsed.ocr_cached
+    if not fresh:
+        return f" (OCR: {parsed.ocr_pages} pages, from cache)"
+    rate = f", {fresh / parsed.ocr_seconds:.2f} pages/s" if parsed.ocr_seconds > 0 else ""
+    cached = f", {parsed.ocr_cached} from cache" if parsed.ocr_cached else ""
+    return f" (OCR: {parsed.ocr_pages} pages{cached}{rate})"

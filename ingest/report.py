@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO, Any
 
 from ingest.pipeline import Summary
 from ingest.plan import Plan
 from localgpt.settings.display import shown
+
+# Plain progress lines for one big file come at most this often.
+PROGRESS_EVERY_S = 10.0
 
 
 class PlainReporter:
@@ -18,6 +22,7 @@ class PlainReporter:
         self.quiet = quiet
         self.total = 0
         self.done = 0
+        self._last_progress = 0.0
 
     def _line(self, text: str) -> None:
         if not self.quiet:
@@ -37,6 +42,15 @@ class PlainReporter:
     def file_skipped(self, path: str, reason: str) -> None:
         self.done += 1 if self.total else 0
         self._line(f"skipped: {shown(path)}: {reason}")
+
+    def file_progress(self, path: str, chunks: int, pages: int | None) -> None:
+        """A big file part-way: one line now and then, so a long file is visibly moving."""
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        read = f"{pages} pages, " if pages else ""
+        self._line(f"[{self.done + 1}/{self.total}] reading: {shown(path)} ({read}{chunks} chunks so far)")
 
     def close(self) -> None:
         pass
@@ -70,6 +84,8 @@ class RichReporter(PlainReporter):
         )
         self.task: Any = None
         self.chunks = 0
+        self.ocr_pages = 0
+        self.ocr_started = 0.0
 
     def planned(self, plan: Plan, chunks_before: int) -> None:
         super().planned(plan, chunks_before)
@@ -82,9 +98,31 @@ class RichReporter(PlainReporter):
     def file_done(self, path: str, status: str, chunks: int) -> None:
         self.chunks += chunks
         self.progress.advance(self.task)
+        if "(OCR:" in status:  # scans are slow: say which files took OCR, and at what rate
+            self.console.print(f"{status}: {shown(path)} ({chunks} chunks)", highlight=False, markup=False)
         elapsed = self.progress.tasks[0].elapsed or 0.0
         rate = f"{self.chunks / elapsed:.0f} chunks/s" if elapsed > 1 else ""
-        self.progress.update(self.task, chunks=self.chunks, rate=rate)
+        self.progress.update(self.task, chunks=self.chunks, rate=rate + self._ocr_rate())
+
+    def ocr_progress(self, pages: int) -> None:
+        """Pages OCR'd so far in this run, with their rate, on the bar while a scan is read."""
+        if self.task is None or pages == self.ocr_pages:
+            return
+        now = time.monotonic()
+        if not self.ocr_pages:
+            self.ocr_started = now
+        self.ocr_pages = pages
+        self.progress.update(self.task, rate=self._ocr_rate())
+
+    def _ocr_rate(self) -> str:
+        if not self.ocr_pages:
+            return ""
+        elapsed = time.monotonic() - self.ocr_started
+        return f"  OCR {self.ocr_pages} pages" + (f" {self.ocr_pages / elapsed:.2f}/s" if elapsed > 1 else "")
+
+    def file_progress(self, path: str, chunks: int, pages: int | None) -> None:
+        if self.task is not None:  # the running chunk count includes the file in progress
+            self.progress.update(self.task, chunks=self.chunks + chunks)
 
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):
@@ -132,13 +170,30 @@ def print_summary(summary: Summary, rich: bool, stream: IO[str] | None = None) -
             "chunks added / removed",
             f"{summary.chunks_added} / {summary.chunks_removed}",
         )
+        if summary.ocr:
+            table.add_row("read through OCR", _ocr_line(summary))
         table.add_row("index now", f"{summary.files_total} files, {summary.chunks_total} chunks")
         table.add_row("time", f"{summary.elapsed_s:.1f} s")
         Console(file=stream).print(table)
     else:
         counts = ", ".join(f"{count} {label}" for label, count in rows)
+        if summary.ocr:
+            counts += f"; OCR: {_ocr_line(summary)}"
         print(
             f"{lead}{counts}; index: {summary.files_total} files, {summary.chunks_total} chunks "
             f"({summary.elapsed_s:.1f} s)",
             file=stream,
         )
+
+
+def _ocr_line(summary: Summary) -> str:
+    """'2 files, 5 pages (3 recognised at 0.40 pages/s, 2 from the cache)'."""
+    pages = sum(n for _, n in summary.ocr)
+    fresh = summary.ocr_recognised
+    parts = []
+    if fresh:
+        rate = f" at {fresh / summary.ocr_seconds:.2f} pages/s" if summary.ocr_seconds > 0 else ""
+        parts.append(f"{fresh} recognised{rate}")
+    if pages - fresh:
+        parts.append(f"{pages - fresh} from the cache")
+    return f"{len(summary.ocr)} files, {pages} pages ({', '.join(parts)})"

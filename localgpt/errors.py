@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     BUSY = 9
     STORAGE = 10
     NETWORK = 11
+    SERVER = 12
     INTERRUPTED = 130
 
 
@@ -68,6 +69,12 @@ class CorruptIndexError(StorageError):
 
 class NetworkError(LocalGPTError):
     exit_code = ExitCode.NETWORK
+
+
+class ServerError(LocalGPTError):
+    """`localgpt serve` cannot listen: the port is taken or the address is not this machine's."""
+
+    exit_code = ExitCode.SERVER
 
 
 class LoaderError(Exception):

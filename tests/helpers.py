@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,10 +20,12 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 from langchain_core.documents import Document
 
+from localgpt.errors import ExitCode
 from localgpt.index.manifest import FileRecord
 from localgpt.index.store import Store
 from localgpt.rag.resources import Resources
 from localgpt.settings.config import load_settings
+from tests.conftest import run_cli
 
 SERVER_STARTUP_S = 120
 
@@ -157,3 +160,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def ingest(data_dir: Path, *args: str, expect: int = ExitCode.OK) -> dict[str, Any]:
+    """Run `localgpt ingest ... --json`; check the exit code, return the summary."""
+    proc = run_cli("--data-dir", str(data_dir), "ingest", *args, "--json")
+    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    summary = json.loads(proc.stdout)
+    assert summary["exit_code"] == expect
+    return summary

@@ -6,15 +6,15 @@ widget; they post the messages of `tui.messages`, and the handlers below update 
 
 from __future__ import annotations
 
-import subprocess
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on, work
 from textual.app import App, SuspendNotSupported, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -22,10 +22,12 @@ from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
+from localgpt.server.info import live_server
+from localgpt.server.remote_session import RemoteSession
 from localgpt.settings.layout import DataDir
+from tui import external
 from tui.chats import Chat, ChatStore, Turn
 from tui.collections import list_collections
-from tui.external import ViewTarget, command, prepare, program
 from tui.messages import (
     AnswerDone,
     AnswerFailed,
@@ -54,18 +56,31 @@ if TYPE_CHECKING:
     from localgpt.settings.config import Settings
 
 
+# A second Ctrl+C within this many seconds of the first quits (the first only warns).
+QUIT_PRESS_WINDOW_S = 3.0
+
+
 class LocalGPTApp(App[None]):
     TITLE = "localgpt"
     CSS_PATH = "app.tcss"
+    # Ctrl+C copies text selected in an input first (Textual's own binding there); otherwise it
+    # stops the answer being written, and when there is none, a second press quits.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "interrupt", "Stop the answer; when idle, press twice to quit", show=False,
+                id="app.interrupt"),
+    ]  # fmt: skip
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, warnings: Sequence[str] = (), use_server: bool = True) -> None:
         super().__init__()
         self.settings = settings
+        self.startup_warnings = list(warnings)  # e.g. a configured models_dir that isn't there
         # The first Resources loads the models; other collections borrow them (Resources.for_collection).
         self.models = Resources(settings)
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
-        self.session = ChatSession(self.rag)
+        # A running `localgpt serve` for this data dir answers instead, with its model already warm.
+        self.server = live_server(settings) if use_server else None
+        self.session = self._new_session()
         self.chats = ChatStore(DataDir(settings.paths.data_dir).chats)
         self.chat = Chat.new(settings.store.collection)
         self.main = MainScreen()
@@ -73,6 +88,7 @@ class LocalGPTApp(App[None]):
         self.busy_turn: int | None = None  # the turn being answered, if any
         self._cancel: threading.Event | None = None
         self._next_turn = 0
+        self._quit_armed_at: float | None = None  # when an idle Ctrl+C asked for a second one
 
     # ---- start-up ------------------------------------------------------------------------------
 
@@ -84,12 +100,22 @@ class LocalGPTApp(App[None]):
         status.collection = self.settings.store.collection
         status.state = "loading model…"
         self.main.prompt.placeholder = "Loading the model… you can type your question already"
+        for warning in self.startup_warnings:
+            self.notify(warning, title="Settings", severity="warning", timeout=20)
         self._load_models(self.models)
+
+    def _new_session(self, history: Sequence[tuple[str, str]] = ()) -> ChatSession | RemoteSession:
+        if self.server is not None:
+            return RemoteSession(self.server, self.resources.settings, history)
+        return ChatSession(self.rag, history)
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load_models(self, resources: Resources) -> None:
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
         self.post_message(self._count(resources))
+        if self.server is not None:
+            self.post_message(ModelReady(f"server {self.server.url}", 0, []))
+            return
         try:
             if answer_mode(resources.settings) == "extract":  # answers quote the sources: no LLM
                 self.post_message(ModelReady("quotes (no LLM)", 0, []))
@@ -180,7 +206,9 @@ class LocalGPTApp(App[None]):
         self._answer(turn_id, question, self.session, self._cancel)
 
     @work(thread=True, exit_on_error=False, group="answer")
-    def _answer(self, turn_id: int, question: str, session: ChatSession, cancel: threading.Event) -> None:
+    def _answer(
+        self, turn_id: int, question: str, session: ChatSession | RemoteSession, cancel: threading.Event
+    ) -> None:
         try:
             answer = session.ask(
                 question,
@@ -273,10 +301,23 @@ class LocalGPTApp(App[None]):
             self._cancel.set()  # generation stops at the next token
             self.main.status.state = "cancelling…"
 
+    def action_interrupt(self) -> None:
+        if self.busy_turn is not None:
+            self._quit_armed_at = None
+            self.action_cancel()
+            self.notify("Stopping the answer.")
+            return
+        now = time.monotonic()
+        if self._quit_armed_at is not None and now - self._quit_armed_at <= QUIT_PRESS_WINDOW_S:
+            self.exit()
+            return
+        self._quit_armed_at = now
+        self.notify("Press Ctrl+C again to quit (or Ctrl+Q).", title="Quit?", timeout=QUIT_PRESS_WINDOW_S)
+
     async def action_new_chat(self) -> None:
         self.action_cancel()
         self.chat = Chat.new(self.resources.settings.store.collection)
-        self.session = ChatSession(self.rag)
+        self.session = self._new_session()
         await self.main.conversation.clear()
         self.main.sources.show([], "Sources")
         self.main.prompt.value = ""
@@ -357,7 +398,7 @@ class LocalGPTApp(App[None]):
             self._use_collection(chat.collection)
         self.chat = chat
         # Follow-ups continue from the saved turns, condensed against them like live ones.
-        self.session = ChatSession(self.rag, chat.history)
+        self.session = self._new_session(chat.history)
         conversation = self.main.conversation
         await conversation.clear()
         for record in chat.turns:
@@ -406,18 +447,18 @@ class LocalGPTApp(App[None]):
     def _prepare_view(self, source: Source, kind: str) -> None:
         """Reading (and for PDFs extracting) the file can take a moment: not on the event loop."""
         try:
-            argv = program("editor" if kind == "editor" else "pager")
-            target = prepare(source.source, source.text, source.page)
+            argv = external.program("editor" if kind == "editor" else "pager")
+            target = external.prepare(source.source, source.text, source.page)
         except LocalGPTError as exc:
             self.call_from_thread(self.notify, str(exc), title="Open", severity="error")
             return
-        self.call_from_thread(self.run_viewer, command(argv, target), target)
+        self.call_from_thread(self.run_viewer, external.command(argv, target), target)
 
-    def run_viewer(self, argv: list[str], target: ViewTarget) -> None:
+    def run_viewer(self, argv: list[str], target: external.ViewTarget) -> None:
         """Hand the terminal to the pager or editor; the app resumes when it exits."""
         try:
             with self.suspend():
-                subprocess.run(argv, check=False)
+                external.launch(argv)
         except SuspendNotSupported:
             self.notify("This terminal can't hand over to another program.", severity="error")
         except OSError as exc:
@@ -433,7 +474,7 @@ class LocalGPTApp(App[None]):
 
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         return [
-            ("Chat", [*bindings(MainScreen.BINDINGS), palette, *bindings(App.BINDINGS)]),
+            ("Chat", [*bindings(MainScreen.BINDINGS), palette, *bindings(self.app_keys())]),
             ("Sources list", bindings(SourceList.BINDINGS)),
             ("Source preview", bindings(SourcePreview.BINDINGS)),
             ("Saved chats", bindings(ChatsScreen.BINDINGS)),
@@ -441,6 +482,13 @@ class LocalGPTApp(App[None]):
             ("Ingest", bindings(IngestScreen.BINDINGS)),
             ("Help", bindings(HelpScreen.BINDINGS)),
         ]
+
+    @classmethod
+    def app_keys(cls) -> list[BindingType]:
+        """Textual's app-wide keys, with ours in place of those we rebind (Ctrl+C)."""
+        ours = list(cls.BINDINGS)
+        taken = {b.key for b in Binding.make_bindings(ours)}
+        return [*(b for b in Binding.make_bindings(App.BINDINGS) if b.key not in taken), *ours]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -454,5 +502,5 @@ class LocalGPTApp(App[None]):
         yield SystemCommand("Show sources", "Move to the sources of the selected answer (F2)",
                             self.action_focus_sources)  # fmt: skip
         if self.busy_turn is not None:
-            yield SystemCommand("Cancel answer", "Stop generating (Esc)", self.action_cancel)
+            yield SystemCommand("Cancel answer", "Stop generating (Esc or Ctrl+C)", self.action_cancel)
         yield SystemCommand("Help", "List every key (F1)", self.action_help)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,11 @@ def program(kind: Kind) -> list[str]:
         names = " or ".join(f"${k}" for k in env)
         raise ViewerError(f"cannot run '{argv[0]}': set {names} to a program that is installed")
     return argv
+
+
+def launch(argv: list[str]) -> None:
+    """Run the viewer in the foreground; the one place the app starts another program."""
+    subprocess.run(argv, check=False)
 
 
 def command(argv: list[str], target: ViewTarget) -> list[str]:

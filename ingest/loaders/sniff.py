@@ -5,12 +5,14 @@ from __future__ import annotations
 import codecs
 import io
 import pathlib
+from collections.abc import Iterator
 
 from charset_normalizer import from_bytes
 
 from localgpt.errors import LoaderError
 
 SAMPLE_BYTES = 64 * 1024
+STREAM_SAMPLE_BYTES = 1 << 20
 
 _BOMS = (
     (
@@ -63,6 +65,53 @@ def read_text(path: pathlib.Path) -> str:
     if encoding is None:
         raise LoaderError("unknown text encoding")
     return data.decode(encoding, errors="replace")
+
+
+def file_encoding(path: pathlib.Path) -> str | None:
+    """The encoding of a whole file, read in blocks rather than into memory.
+
+    UTF-8 is checked over every byte (cheap); anything else is guessed from the first MiB.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(STREAM_SAMPLE_BYTES)
+        if encoding := bom_encoding(head):
+            return encoding
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(head)
+            while block := fh.read(STREAM_SAMPLE_BYTES):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return detect_encoding(head, truncated=True)
+
+
+def iter_text_blocks(path: pathlib.Path, block_chars: int) -> Iterator[str]:
+    """The decoded file in pieces of about `block_chars`, each cut after a line end where
+    there is one, so memory stays flat however big the file is."""
+    encoding = file_encoding(path)
+    if encoding is None:
+        raise LoaderError("unknown text encoding")
+    carry = ""
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        while block := fh.read(block_chars):
+            text = carry + block
+            cut = _line_end(text, len(text) // 2)
+            carry = text[cut:]
+            yield text[:cut]
+    if carry:
+        yield carry
+
+
+def _line_end(text: str, start: int) -> int:
+    """Just past the last paragraph break after `start`, else the last line end, else the end."""
+    for mark in ("\n\n", "\n"):
+        at = text.rfind(mark, start)
+        if at != -1:
+            return at + len(mark)
+    return len(text)
 
 
 def open_text(path: pathlib.Path) -> io.TextIOWrapper:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pathlib
 import re
+from collections.abc import Iterator
 
 from langchain_core.documents import Document
 from langchain_text_splitters import Language
 
 from ingest.loaders.base import make_doc, split_sections
-from ingest.loaders.sniff import read_text
+from ingest.loaders.sniff import iter_text_blocks, read_text
+
+# Above this, plain text is read in blocks: a 30 MB log never sits in memory whole.
+STREAM_OVER_BYTES = 8 << 20
+STREAM_BLOCK_CHARS = 1 << 20
 
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -18,8 +23,19 @@ _RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1{2,}[ \t]*")
 
 
 def load_text(path: pathlib.Path) -> list[Document]:
-    text = read_text(path)
-    return [make_doc(text, path, "text")] if text.strip() else []
+    return list(iter_text(path))
+
+
+def iter_text(path: pathlib.Path) -> Iterator[Document]:
+    """Small files as one Document, as before; big ones streamed in blocks cut at line ends."""
+    if path.stat().st_size <= STREAM_OVER_BYTES:
+        text = read_text(path)
+        if text.strip():
+            yield make_doc(text, path, "text")
+        return
+    for block in iter_text_blocks(path, STREAM_BLOCK_CHARS):
+        if block.strip():
+            yield make_doc(block, path, "text")
 
 
 def load_markdown(path: pathlib.Path) -> list[Document]:

@@ -1,4 +1,4 @@
-"""Excel workbooks: one Document per row of each sheet, like CSV."""
+"""Excel workbooks: one Document per row of each sheet, like CSV (the splitter packs rows)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,9 @@ from localgpt.cli import (  # noqa: F401
     eval_cmd,
     ingest_cmd,
     models_cmd,
+    models_pull_cmd,
+    search_cmd,
+    serve_cmd,
 )
 from localgpt.cli.app import cli, run
 

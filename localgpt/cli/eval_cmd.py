@@ -150,9 +150,13 @@ def _ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
     from ingest.report import PlainReporter
     from localgpt.rag.resources import Resources
 
-    shared = DataDir(settings.paths.data_dir).embedders
-    shared.mkdir(parents=True, exist_ok=True)
-    (DataDir(scratch).embedders).symlink_to(shared.resolve(), target_is_directory=True)
+    # The embedder export and the OCR cache are shared with the real data dir, not redone.
+    for cache in ("embedders", "ocr_cache"):
+        shared: Path = getattr(DataDir(settings.paths.data_dir), cache)
+        shared.mkdir(parents=True, exist_ok=True)
+        link: Path = getattr(DataDir(scratch), cache)
+        if not link.exists():
+            link.symlink_to(shared.resolve(), target_is_directory=True)
     paths = settings.paths.model_copy(update={"data_dir": scratch})
     store = settings.store.model_copy(update={"collection": EVAL_COLLECTION, "url": ""})
     scratch_settings = settings.model_copy(update={"paths": paths, "store": store})

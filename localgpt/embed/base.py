@@ -30,6 +30,10 @@ class Embedder(Embeddings, ABC):
     dimension: int
     max_tokens: int
     batch_size: int = 32
+    # From the model's catalogue entry (set by the registry): e5's "query: " / "passage: ", say.
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    english_only: bool = False  # retrieval trusts its similarity less on Chinese questions
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -40,10 +44,14 @@ class Embedder(Embeddings, ABC):
         """Unit vectors, one row per text, in the input order."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Passages (chunks), each with the model's passage prefix."""
         if not texts:
             return []
-        result: list[list[float]] = self.encode(texts).tolist()
+        prefixed = [self.passage_prefix + t for t in texts] if self.passage_prefix else texts
+        result: list[list[float]] = self.encode(prefixed).tolist()
         return result
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        """A question, with the model's query prefix."""
+        result: list[float] = self.encode([self.query_prefix + text])[0].tolist()
+        return result

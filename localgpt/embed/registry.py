@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localgpt.embed.base import UnsupportedModel
-from localgpt.models.files import resolve_embedder
+from localgpt.models.embedder_profile import resolve_profile
 
 if TYPE_CHECKING:
     from localgpt.embed.base import Embedder
@@ -33,14 +33,18 @@ BACKENDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def load_embedder(settings: EmbeddingsSettings, cache_dir: Path) -> Embedder:
-    name, source = resolve_embedder(settings.model)
+def load_embedder(settings: EmbeddingsSettings, cache_dir: Path, models_dir: Path | None = None) -> Embedder:
+    """The configured embedder (bundled, pulled into models_dir, or a local folder), with its prefixes."""
+    profile = resolve_profile(settings.model, models_dir)
     for target in BACKENDS[settings.backend]:
         module, cls = target.split(":")
         backend = getattr(importlib.import_module(module), cls)
         try:
-            embedder: Embedder = backend(name, source, settings, cache_dir)
-            return embedder
+            embedder: Embedder = backend(profile.name, profile.source, settings, cache_dir)
         except UnsupportedModel:
             continue
+        embedder.query_prefix = profile.query_prefix
+        embedder.passage_prefix = profile.passage_prefix
+        embedder.english_only = profile.english_only
+        return embedder
     raise AssertionError(f"no embedder backend for {settings.backend}")  # the last never refuses

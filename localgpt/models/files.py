@@ -109,3 +109,17 @@ def embedder_dimension(folder: Path) -> int | None:
         except (OSError, ValueError, KeyError):
             return None
     return None
+
+
+def models_dir_warning(models_dir: Path, model: str, configured: bool) -> str | None:
+    """A configured models_dir that isn't there, while 'auto' quietly falls back to the bundled model.
+
+    Only when the folder was set (config file, environment or flag): a fresh install without a
+    models folder is expected to answer with the bundled model, and says nothing.
+    """
+    if not configured or model != "auto" or models_dir.is_dir():
+        return None
+    return (
+        f"[paths] models_dir {models_dir} does not exist, so no GGUF of yours can be found there; "
+        f"using the bundled {BUNDLED_LLM_FILE} instead. Fix the path, or create the folder"
+    )

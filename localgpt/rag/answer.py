@@ -50,8 +50,9 @@ class Answer:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sources"] = [
-            {k: v for k, v in asdict(s).items() if k != "heading"}
+            {k: v for k, v in asdict(s).items() if k not in ("heading", "rows")}
             | ({"heading": s.heading} if s.heading else {})
+            | ({"rows": s.rows} if s.rows else {})
             for s in self.sources
         ]
         return out

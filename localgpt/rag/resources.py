@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localgpt.models.files import resolve_embedder
+from localgpt.models.embedder_profile import resolve_profile
 from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class Resources:
         self._models = models or self  # whose embedder and LLM these are
         self._store: Store | None = None
         self._keyword: KeywordIndex | None = None
+        self._keyword_lock = threading.Lock()
         self._lock = threading.RLock()
 
     def for_collection(self, collection: str) -> Resources:
@@ -44,10 +45,16 @@ class Resources:
     def data_dir(self) -> Path:
         return self.settings.paths.data_dir
 
+    @property
+    def ocr_cache_dir(self) -> Path:
+        """Per-page OCR results, kept across re-syncs and `--rebuild` (ingest/ocr/cache.py)."""
+        return DataDir(self.data_dir).ocr_cache
+
     @cached_property
     def embedder_source(self) -> tuple[str, str]:
         """(name, folder or hub name) of the embedder, without loading it."""
-        return resolve_embedder(self.settings.embeddings.model)
+        profile = resolve_profile(self.settings.embeddings.model, self.settings.paths.models_dir)
+        return profile.name, profile.source
 
     @cached_property
     def embedder_max_tokens(self) -> int:
@@ -65,7 +72,9 @@ class Resources:
         from localgpt.embed.registry import load_embedder
 
         with self._lock:
-            return load_embedder(self.settings.embeddings, DataDir(self.data_dir).embedders)
+            return load_embedder(
+                self.settings.embeddings, DataDir(self.data_dir).embedders, self.settings.paths.models_dir
+            )
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -102,13 +111,17 @@ class Resources:
         store = self.store()
         size = store.count() if collection_size is None else collection_size
         generation = self.manifest.generation()
-        cached = self._keyword
-        if cached is not None and cached.generation == generation and len(cached.ids) == size:
+        with self._keyword_lock:  # a server's concurrent searches load it once
+            cached = self._keyword
+            if cached is None or cached.generation != generation or len(cached.ids) != size:
+                folder = DataDir(self.data_dir).keyword(store.name)
+                cached = self._keyword = fresh_index(folder, generation, size, store.iter_all)
             return cached
-        self._keyword = fresh_index(
-            DataDir(self.data_dir).keyword(store.name), generation, size, store.iter_all
-        )
-        return self._keyword
+
+    def loaded_llm(self) -> ChatModel | None:
+        """The model if it is loaded; never loads it (an abstention needs none)."""
+        llm: ChatModel | None = self._models.__dict__.get("llm")
+        return llm
 
     def retriever(self, k: int | None = None, sources: list[str] | None = None) -> HybridRetriever:
         """The LangChain retriever over this collection; the store is counted once per call."""

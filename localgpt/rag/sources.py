@@ -17,10 +17,23 @@ if TYPE_CHECKING:
 
 
 def label(metadata: dict[str, Any]) -> str:
-    """ "docs/manual.pdf p.2", or the heading path where there is no page."""
-    page, heading = metadata.get("page"), metadata.get("heading")
-    where = f" p.{page}" if page else (f" § {heading}" if heading else "")
+    """The file and where in it: a page ("p.2"), table rows ("rows 12-40"), or a heading path."""
+    page, heading, rows = metadata.get("page"), metadata.get("heading"), rows_of(metadata)
+    if page:
+        where = f" p.{page}"
+    elif rows:
+        where = f" rows {rows}"
+    else:
+        where = f" § {heading}" if heading else ""
     return f"{shown(str(metadata.get('source', '')))}{where}"
+
+
+def rows_of(metadata: dict[str, Any]) -> str | None:
+    """ "12-40": the table rows a packed CSV/xlsx chunk holds."""
+    start, end = metadata.get("row_start"), metadata.get("row_end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return None
+    return str(start) if start == end else f"{start}-{end}"
 
 
 @dataclass(frozen=True)
@@ -32,10 +45,15 @@ class Source:
     chunk_id: str
     text: str
     heading: str | None = None
+    rows: str | None = None  # "12-40": the table rows a packed CSV/xlsx chunk holds
 
     @property
     def label(self) -> str:
-        return label({"source": self.source, "page": self.page, "heading": self.heading})
+        where: dict[str, Any] = {"source": self.source, "page": self.page, "heading": self.heading}
+        if self.rows:
+            start, _, end = self.rows.partition("-")
+            where.update(row_start=int(start), row_end=int(end or start))
+        return label(where)
 
     @classmethod
     def from_document(cls, n: int, doc: Document) -> Source:
@@ -49,4 +67,5 @@ class Source:
             chunk_id=str(meta.get("id", "")),
             text=doc.page_content,
             heading=meta.get("heading"),
+            rows=rows_of(meta),
         )

@@ -65,6 +65,12 @@ class IngestSettings(_Section):
     follow_external_symlinks: bool = Field(
         False, description="Follow symlinks that point outside the ingested folder."
     )
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="OCR: 'auto' reads scanned PDF pages (no or garbage text layer) and image files; "
+        "'force' OCRs every PDF page; 'off' skips them.",
+    )
+    ocr_dpi: int = Field(200, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR.")
 
     @field_validator("chunk_overlap")
     @classmethod
@@ -76,7 +82,10 @@ class IngestSettings(_Section):
 
 
 class EmbeddingsSettings(_Section):
-    model: str = Field("auto", description="'auto' (bundled all-MiniLM-L6-v2), a path or a name.")
+    model: str = Field(
+        "auto",
+        description="'auto' (bundled all-MiniLM-L6-v2), a pulled catalogue embedder, a path or a name.",
+    )
     backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8", description="Inference backend for the embedder."
     )
@@ -92,6 +101,11 @@ class RetrievalSettings(_Section):
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR relevance/diversity balance.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
+    cjk_vector_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Weight of the vector ranking for a CJK question with an English-only embedder.",
+    )
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
     abstain_threshold: float = Field(
         0.35, ge=0, le=1, description="Abstain when the best score is below this."
@@ -138,6 +152,17 @@ class AnswerSettings(_Section):
     )
 
 
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `localgpt serve` binds; loopback by default.")
+    port: int = Field(8765, ge=0, le=65535, description="Port of `localgpt serve` (0 picks a free one).")
+    api_key: str = Field("", description="Bearer token the server requires; needed off loopback.")
+    cors_origins: tuple[str, ...] = Field((), description="Origins allowed by CORS; none by default.")
+    max_request_kb: int = Field(1024, ge=1, le=1_048_576, description="Largest request body, in KiB.")
+    queue_size: int = Field(
+        32, ge=1, le=10_000, description="Generations waiting for the model; more get 503."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -154,6 +179,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
     answer: AnswerSettings = Field(default_factory=lambda: AnswerSettings())
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings())
 
     @classmethod
     def settings_customise_sources(

@@ -51,6 +51,11 @@ class DataDir:
         return self.root / "embedders"
 
     @property
+    def ocr_cache(self) -> Path:
+        """OCR'd page text, keyed by file hash and page, so no page is OCR'd twice."""
+        return self.root / "ocr-cache"
+
+    @property
     def chats(self) -> Path:
         """Saved TUI conversations."""
         return self.root / "chats"

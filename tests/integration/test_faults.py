@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -211,13 +212,15 @@ CAN_MOUNT = _can_mount()
 needs_mount = pytest.mark.skipif(not CAN_MOUNT, reason="needs root and mount(2) (unshare --mount)")
 
 
-def in_mount_namespace(setup: str, argv: list[str], after: str = "") -> subprocess.CompletedProcess[str]:
+def in_mount_namespace(
+    setup: str, argv: list[str], after: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`localgpt ARGV` in a private mount namespace: `setup` mounts, `after` runs when it ends."""
     script = f'set -e; {setup}; set +e; "$@"; rc=$?; {after or ":"}; exit $rc'
     return subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
          sys.executable, "-m", "localgpt", *argv],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
     )  # fmt: skip
 
 
@@ -228,14 +231,31 @@ def test_read_only_data_dir_for_real(index: Path, extra: Path) -> None:
     for argv, shown in (
         (["ingest", str(extra), "-q"], f"cannot write to {index}/locks"),
         (["ingest", "--rebuild", str(extra), "-q"], f"cannot write to {index}/locks"),
-        (["ask", QUESTION], "is read-only; make it writable"),
-        (["sources"], "is read-only; make it writable"),
     ):
         proc = in_mount_namespace(ro, ["--data-dir", str(index), *argv])
         assert proc.returncode == ExitCode.STORAGE, (argv, proc.stderr)
         line = one_error_line(proc)
         assert shown in line, line
         assert "--rebuild" not in line
+
+    # Reading works: before, `ask` and `sources` exited 10, and doctor called the manifest damaged.
+    env = {"LOCALGPT_LLM__MAX_TOKENS": "16"}
+    proc = in_mount_namespace(ro, ["--data-dir", str(index), "ask", "--json", QUESTION], env=env)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["sources"] and any("1.8" in s["text"] for s in payload["sources"])
+    proc = in_mount_namespace(ro, ["--data-dir", str(index), "sources"])
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert all(path in proc.stdout for path in before.manifest)
+    proc = in_mount_namespace(ro, ["--data-dir", str(index), "doctor", "--json"])
+    report = json.loads(proc.stdout)
+    index_checks = {c["name"]: c for c in report["checks"] if c["section"] == "index"}
+    assert proc.returncode == ExitCode.OK, index_checks
+    assert {index_checks[n]["status"] for n in ("manifest", "chroma", "consistency")} == {"ok"}
+    assert index_checks["writable"]["status"] == "warn" and "read-only" in index_checks["writable"]["detail"]
+    assert not any("--rebuild" in c["fix"] or "damaged" in c["detail"] for c in index_checks.values())
+    assert not list(Path(tempfile.gettempdir()).glob("localgpt-readonly-index-*"))  # the copy is gone
+
     after, pending = state(index)
     assert after.ids == before.ids and after.texts == before.texts and after.manifest == before.manifest
     assert pending == [] and not list(index.glob("*.broken-*"))

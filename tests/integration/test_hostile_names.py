@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from localgpt.errors import ExitCode
-from localgpt.rag.answer import Source
-from tests.integration.test_ingest_sync import assert_consistent, read_index
+from localgpt.rag.sources import Source
+from tests.helpers import assert_consistent, read_index
 
 HOSTILE = "evil\x1b]0;PWNED\x07\x1b[2J\nsecond line [red]x.txt"
 HOSTILE_SHOWN = "evil\\x1b]0;PWNED\\x07\\x1b[2J\\nsecond line [red]x.txt"

@@ -14,7 +14,7 @@ from localgpt.index.chunk_ids import chunk_id
 from localgpt.index.store import Store
 from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
-from tests.helpers import assert_consistent, read_index
+from tests.helpers import assert_consistent, ingest, read_index
 
 DOC_NAMES = [
     "aurora-k7-manual.pdf",
@@ -25,15 +25,6 @@ DOC_NAMES = [
     "warranty.md",
     "zh-quickstart.md",
 ]
-
-
-def ingest(data_dir: Path, *args: str, expect: int = ExitCode.OK) -> dict[str, Any]:
-    """Run `localgpt ingest ... --json`; check the exit code, return the summary."""
-    proc = run_cli("--data-dir", str(data_dir), "ingest", *args, "--json")
-    assert proc.returncode == expect, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    summary = json.loads(proc.stdout)
-    assert summary["exit_code"] == expect
-    return summary
 
 
 def test_sync_lifecycle(data_dir: Path, docs: Path) -> None:

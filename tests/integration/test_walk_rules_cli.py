@@ -12,7 +12,7 @@ import pytest
 
 from localgpt.errors import ExitCode
 from tests.conftest import run_cli
-from tests.integration.test_ingest_sync import assert_consistent, ingest, read_index
+from tests.helpers import assert_consistent, ingest, read_index
 
 SECRET = "TOPSECRET-7f3a9 the vault opens with 4471"
 

@@ -97,8 +97,7 @@ async def test_switch_collection_keeps_the_loaded_model(tui_data: Path) -> None:
 async def test_help_lists_every_binding_and_the_palette_the_main_actions(tui_data: Path) -> None:
     app = LocalGPTApp(make_settings(tui_data))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#conversation")  # out of the prompt, where "?" would be typed
-        await pilot.press("question_mark")
+        await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         screen = app.screen
         assert isinstance(screen, HelpScreen)
@@ -111,6 +110,7 @@ async def test_help_lists_every_binding_and_the_palette_the_main_actions(tui_dat
         assert ("Command palette", "Chat") in listed and ("Quit", "Chat") in listed
         assert {where for _, _, where in rows} >= {"Source preview", "Saved chats", "Collections", "Ingest"}
         assert ("f1", "Help", "Chat") in rows
+        assert ("Stop the answer; when idle, press twice to quit", "Chat") in listed  # Ctrl+C
         await pilot.press("escape")
         assert app.screen is app.main
 

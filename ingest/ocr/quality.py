@@ -1,0 +1,28 @@
+"""When is a PDF text layer "clearly garbage"? A measurable rule, so `ocr = "auto"` can replace it.
+
+Broken or subset fonts without a ToUnicode map come out of text extraction as `(cid:123)` runs,
+private-use code points, U+FFFD or control characters. A page is garbage when, among its
+non-space characters (at least MIN_CHARS of them), fewer than MIN_WORD_SHARE are letters or
+digits (any script, CJK included), or CID tokens make up more than MAX_CID_SHARE of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MIN_CHARS = 20
+MIN_WORD_SHARE = 0.5
+MAX_CID_SHARE = 0.1
+_CID = re.compile(r"\(cid:\d+\)|/uni[0-9A-Fa-f]{4}|/g\d+")
+
+
+def is_garbage(text: str) -> bool:
+    cid_chars = sum(len(m) for m in _CID.findall(text))
+    chars = [c for c in text if not c.isspace()]
+    if len(chars) < MIN_CHARS:
+        return False
+    if cid_chars > MAX_CID_SHARE * len(chars):
+        return True
+    wordlike = sum(1 for c in chars if unicodedata.category(c)[0] in "LN")
+    return wordlike < MIN_WORD_SHARE * len(chars)
