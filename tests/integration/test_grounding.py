@@ -227,7 +227,8 @@ def test_extract_mode_answers_without_loading_llama_cpp(indexed_data_dir: Path) 
     assert "localgpt.rag.answer" in modules  # the check sees imports
     assert not any(m == "llama_cpp" or m.startswith("llama_cpp.") for m in modules)
     payload = json.loads(proc.stdout)
-    assert payload["mode"] == "extract" and payload["answer"] == "The water tank holds 1.8 litres. [1]"
+    page2 = next(s["n"] for s in payload["sources"] if s["page"] == 2 and s["source"].endswith("manual.pdf"))
+    assert payload["mode"] == "extract" and payload["answer"] == f"The water tank holds 1.8 litres. [{page2}]"
     assert payload["tokens"] == {"prompt": 0, "completion": 0}
 
 
