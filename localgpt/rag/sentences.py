@@ -172,7 +172,7 @@ _CJK_FUNCTION = frozenset("的了是在和与或及吗呢吧么之也而就都�
 def content_words(text: str) -> frozenset[str]:
     """Keyword tokens (stopwords out, English endings folded: "holds" = "hold"); CJK text gives
     its bigrams and its single characters, so "研磨度有多少档" meets "研磨度共有 12 档"."""
-    words = {_stem(t) for t in tokenize(text)}
+    words = {_stem(t) for t in tokenize(text) if t not in _CJK_FUNCTION}
     words.update(c for c in text if _CJK.match(c) and c not in _CJK_FUNCTION)
     return frozenset(words)
 
