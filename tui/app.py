@@ -20,6 +20,7 @@ from textual.widgets import Input
 
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
+from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
 from localgpt.server.info import live_server
 from localgpt.server.remote_session import RemoteSession
@@ -116,14 +117,17 @@ class LocalGPTApp(App[None]):
             self.post_message(ModelReady(f"server {self.server.url}", 0, []))
             return
         try:
-            llm = resources.llm
+            if answer_mode(resources.settings) == "extract":  # answers quote the sources: no LLM
+                self.post_message(ModelReady("quotes (no LLM)", 0, []))
+            else:
+                llm = resources.llm
+                self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         except LocalGPTError as exc:
             self.post_message(ModelFailed(str(exc)))
             return
         except Exception as exc:
             self.post_message(ModelFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         try:
             # The first question would otherwise pay for loading these (seconds on a laptop).
             resources.embedder.embed_query("warm up")
@@ -278,7 +282,7 @@ class LocalGPTApp(App[None]):
         sources = view.record.sources
         n = self.main.conversation.turns.index(view) + 1
         title = f"Sources of answer {n}" if sources else f"Answer {n}: no sources"
-        self.main.sources.show(sources, title)
+        self.main.sources.show(sources, title, view.record.evidence)
 
     @on(TurnView.Selected)
     def _turn_clicked(self, event: TurnView.Selected) -> None:
@@ -432,7 +436,9 @@ class LocalGPTApp(App[None]):
 
     def on_preview_source(self, message: PreviewSource) -> None:
         resources, source = self.resources, message.source
-        self.push_screen(SourcePreview(source, lambda: surrounding(resources.store(), source)))
+        self.push_screen(
+            SourcePreview(source, lambda: surrounding(resources.store(), source), message.quotes)
+        )
 
     def on_open_source(self, message: OpenSource) -> None:
         self._prepare_view(message.source, message.kind)

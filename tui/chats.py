@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from localgpt.rag.answer import Answer
+from localgpt.rag.evidence import Citation, Evidence
 from localgpt.rag.sources import Source
 from localgpt.settings.atomic import write_atomically
 
@@ -29,6 +30,8 @@ class Turn:
     abstained: bool = False
     cancelled: bool = False
     model: str = ""
+    evidence: list[Evidence] = field(default_factory=list)  # the quotes behind the answer
+    citations: list[Citation] = field(default_factory=list)  # one per sentence shown
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Turn:
@@ -40,6 +43,8 @@ class Turn:
             abstained=answer.abstained,
             cancelled=answer.cancelled,
             model=answer.model,
+            evidence=list(answer.evidence),
+            citations=list(answer.citations),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,8 +55,11 @@ class Turn:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
         sources = [Source(**s) for s in data.get("sources", [])]
-        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "sources"}
-        return cls(**fields, sources=sources)
+        evidence = [Evidence(**e) for e in data.get("evidence", [])]
+        citations = [Citation(**c) for c in data.get("citations", [])]
+        nested = ("sources", "evidence", "citations")
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in nested}
+        return cls(**fields, sources=sources, evidence=evidence, citations=citations)
 
 
 @dataclass

@@ -6,6 +6,7 @@ handler, running on the app's event loop, updates the screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -107,6 +108,9 @@ class OpenSource(Message):
 
 
 class PreviewSource(Message):
-    def __init__(self, source: Source) -> None:
+    """Preview a source; `quotes` are (start, end) spans of its text to highlight (the evidence)."""
+
+    def __init__(self, source: Source, quotes: Sequence[tuple[int, int]] = ()) -> None:
         super().__init__()
         self.source = source
+        self.quotes = list(quotes)

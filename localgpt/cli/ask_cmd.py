@@ -39,7 +39,8 @@ def ask_command(
 ) -> int:
     """Answer QUESTION from the indexed documents ('-' reads it from stdin).
 
-    The answer streams to stdout; the sources follow on stderr. Exit codes: 0 answered,
+    The answer streams to stdout; the sources and the quotes that back the answer follow on
+    stderr. Exit codes: 0 answered,
     3 not found in the documents, 4 no index, 5 model missing, 2 bad config or question,
     130 interrupted. With --json, a failed question also prints an error object on stdout.
     """
@@ -73,10 +74,29 @@ def ask_command(
         sys.stdout.flush()
         for source in answer.sources:
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+        _print_evidence(answer)
     for notice in notices:
         click.echo(f"localgpt: note: {notice}", err=True)
     _load_notes(rag)
     return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _print_evidence(answer: Any) -> None:
+    """The quotes behind the answer, and what the grounding check removed or flagged (stderr).
+    Read from `as_dict()`, so a server's answer prints the same."""
+    data = answer.as_dict()
+    if data.get("evidence"):
+        click.echo("evidence:", err=True)
+    labels = {s.n: s.label for s in answer.sources}
+    for e in data.get("evidence", []):
+        quote = " ".join(e["quote"].split())
+        where = labels.get(e["n"], e["source"])
+        click.echo(f'  [{e["n"]}] {where}, chars {e["start"]}-{e["end"]}: "{quote}"', err=True)
+    for c in data.get("dropped", []):
+        click.echo(f'localgpt: dropped an unsupported sentence: "{c["sentence"]}" ({c["reason"]})', err=True)
+    for c in data.get("citations", []):
+        if not c["supported"]:
+            click.echo(f'localgpt: unsupported: "{c["sentence"]}" ({c["reason"]})', err=True)
 
 
 def _warn_models_dir(settings: Any, origins: dict[str, str]) -> None:

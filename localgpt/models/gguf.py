@@ -93,6 +93,7 @@ class GGUFInfo:
     metadata: dict[str, Any]
     file_size: int
     expected_size: int | None = None  # where the last tensor's data ends; None if unknowable
+    parameter_count: int = 0  # elements of all tensors: the model's size in parameters
 
     @property
     def architecture(self) -> str:
@@ -137,6 +138,7 @@ class GGUFInfo:
             "chat_template": self.has_chat_template,
             "tensors": self.tensor_count,
             "vocab_size": self.vocab_size,
+            "parameters": self.parameter_count,
         }
 
 
@@ -282,7 +284,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         vtype = r.u32(f"value type of '{key}'")
         metadata[key] = _value(r, vtype, key)
 
-    expected = _tensor_table(r, tensor_count, metadata)
+    expected, parameters = _tensor_table(r, tensor_count, metadata)
     info = GGUFInfo(
         path=path,
         version=version,
@@ -290,6 +292,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         metadata=metadata,
         file_size=size,
         expected_size=expected,
+        parameter_count=parameters,
     )
     if check_size and expected is not None and size < expected:
         raise GGUFError(
@@ -300,9 +303,11 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
     return info
 
 
-def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> int | None:
-    """Read the tensor infos; return where the data should end (None when a type is unknown)."""
+def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int | None, int]:
+    """Read the tensor infos; return where the data should end (None when a type is unknown) and
+    the number of parameters (elements of all tensors)."""
     end = 0
+    parameters = 0
     known = True
     for i in range(count):
         r.string(f"name of tensor #{i}", keep=False)
@@ -312,6 +317,7 @@ def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> int | Non
         elements = 1
         for d in range(n_dims):
             elements *= r.u64(f"dimension {d} of tensor #{i}")
+        parameters += elements
         ggml_type = r.u32(f"type of tensor #{i}")
         offset = r.u64(f"offset of tensor #{i}")
         _, per_block, nbytes = _ggml_type(ggml_type)
@@ -323,4 +329,4 @@ def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> int | Non
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         alignment = DEFAULT_ALIGNMENT
     data_offset = (r.pos + alignment - 1) // alignment * alignment
-    return data_offset + end if known else None
+    return (data_offset + end if known else None), parameters

@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from localgpt.rag.evidence import Citation, Evidence, SentenceGate, answer_mode, extractive
 from localgpt.rag.prompt import ABSTAIN_TEXT, fit_prompt
 from localgpt.rag.sources import Source
 
@@ -40,6 +42,10 @@ class Answer:
     tokens: dict[str, int | None] = field(default_factory=dict)
     standalone_question: str | None = None
     cancelled: bool = False
+    mode: str = "generate"  # "extract": quoted from the sources, no LLM
+    evidence: list[Evidence] = field(default_factory=list)  # the quotes behind the answer
+    citations: list[Citation] = field(default_factory=list)  # one per answer sentence
+    dropped: list[Citation] = field(default_factory=list)  # unsupported sentences removed
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -102,6 +108,9 @@ class RAG:
                  "total_ms": round(total, 1)},
                 {"prompt": 0, "completion": 0},
             )  # fmt: skip
+        if self.mode == "extract":
+            sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]
+            return self._extract(question, sources, started, retrieval_ms, on_sources, on_token)
         llm = self.res.llm
         built = fit_prompt(
             question, docs, history, llm.render, llm.count, llm.n_ctx, self.settings.llm.max_tokens
@@ -110,21 +119,32 @@ class RAG:
         if on_sources:
             on_sources(used)
         first: list[float] = []
+        # The gate shows the answer a sentence at a time, each checked against the passages.
+        gate = SentenceGate(
+            question, used, self.res.embedder.encode, self.settings.answer.unsupported, on_token
+        )
+        halt = _Halt(cancel, gate)  # the user's cancel, or the gate saw the model drift
 
         def token(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
-            if on_token:
-                on_token(piece)
+            gate.feed(piece)
 
-        stops = _answer_stops(built.rendered.stop, len(used))
-        completion = llm.stream(built.messages, built.rendered.prompt, stops, built.max_tokens, token, cancel)
+        stops = _answer_stops(built.rendered.stop, used)
+        completion = llm.stream(built.messages, built.rendered.prompt, stops, built.max_tokens, token, halt)
+        grounded = gate.finish()
         done = time.perf_counter()
-        text = completion.text.strip()
+        text = grounded.text
+        refused = is_abstention(completion.text) or not text
+        abstained = refused or (self.settings.answer.unsupported != "keep" and not grounded.supported)
+        if abstained and (refused or not text):
+            if on_token and not text:
+                on_token(ABSTAIN_TEXT)
+            text = ABSTAIN_TEXT
         return Answer(
             question=question,
             answer=text,
-            abstained=is_abstention(text) or not text,
+            abstained=abstained,
             sources=used,
             model=llm.name,
             timings={
@@ -133,8 +153,40 @@ class RAG:
                 "total_ms": round((done - started) * 1000, 1),
             },
             tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
-            cancelled=completion.cancelled,
+            cancelled=cancel is not None and cancel.is_set(),
+            evidence=[] if abstained else grounded.evidence,
+            citations=grounded.citations,
+            dropped=grounded.dropped,
         )
+
+    @cached_property
+    def mode(self) -> str:
+        """ "extract" or "generate": `[answer] mode`, with `auto` decided by the model's size."""
+        return answer_mode(self.settings)
+
+    def _extract(
+        self,
+        question: str,
+        sources: list[Source],
+        started: float,
+        retrieval_ms: float,
+        on_sources: Callable[[list[Source]], None] | None,
+        on_token: Callable[[str], None] | None,
+    ) -> Answer:
+        """The answer quoted from the sources: no LLM is loaded."""
+        if on_sources:
+            on_sources(sources)
+        grounded = extractive(question, sources, self.res.embedder.encode)
+        text = grounded.text or ABSTAIN_TEXT
+        if on_token:
+            on_token(text)
+        total = round((time.perf_counter() - started) * 1000, 1)
+        return Answer(
+            question, text, not grounded.text, sources, self._model_name(),
+            {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": total, "total_ms": total},
+            {"prompt": 0, "completion": 0}, mode="extract", evidence=grounded.evidence,
+            citations=grounded.citations,
+        )  # fmt: skip
 
     def _model_name(self) -> str:
         from localgpt.models.files import resolve_llm_model
@@ -168,10 +220,26 @@ class RAG:
         return rewritten
 
 
-def _answer_stops(template_stops: Sequence[str], n_sources: int) -> list[str]:
-    """Small models drift into writing more context blocks ("\n[3] file p.2"): stop them there."""
-    labels = [f"\n[{n}] " for n in range(1, n_sources + 2)]
-    return [*template_stops, *labels, "\nContext:", "\nQuestion:"]
+class _Halt(threading.Event):
+    """Stops generation when the user cancels or the sentence gate halts (asked between tokens)."""
+
+    def __init__(self, cancel: threading.Event | None, gate: SentenceGate) -> None:
+        super().__init__()
+        self.cancel = cancel
+        self.gate = gate
+
+    def is_set(self) -> bool:
+        return self.gate.halted or (self.cancel is not None and self.cancel.is_set())
+
+
+def _answer_stops(template_stops: Sequence[str], sources: Sequence[Source]) -> list[str]:
+    """Small models drift into writing more context blocks ("\n[3] file p.2"): stop them there.
+
+    Only a whole block header stops generation, never a bare "[n] ": an answer may well start
+    its lines with citations. Headers with made-up labels are caught by the `SentenceGate`.
+    """
+    headers = [f"\n[{m}] {s.label}" for s in sources for m in range(1, len(sources) + 2)]
+    return [*template_stops, *headers, "\nContext:", "\nQuestion:"]
 
 
 def _clip(text: str, limit: int) -> str:
@@ -221,7 +289,12 @@ class ChatSession:
         self.history: list[tuple[str, str]] = list(history)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        standalone = self.rag.condense(question, self.history) if self.rag.settings.llm.condense else question
+        if not self.rag.settings.llm.condense or not self.history:
+            standalone = question
+        elif self.rag.mode == "extract":
+            standalone = _fallback(question, self.history)  # extract mode never loads the LLM
+        else:
+            standalone = self.rag.condense(question, self.history)
         answer = self.rag.answer(question, history=self.history, retrieval_query=standalone, **kwargs)
         answer.standalone_question = standalone if standalone != question else None
         if not answer.cancelled:

@@ -143,6 +143,17 @@ class LLMSettings(_Section):
         return value
 
 
+class AnswerSettings(_Section):
+    mode: Literal["auto", "generate", "extract"] = Field(
+        "auto",
+        description="'extract' quotes the best source sentences (no LLM); 'generate' asks the LLM; "
+        "'auto' extracts when the model is too small to trust (under 1B parameters).",
+    )
+    unsupported: Literal["drop", "mark", "keep"] = Field(
+        "drop", description="What happens to a generated sentence no source supports."
+    )
+
+
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Address `localgpt serve` binds; loopback by default.")
     port: int = Field(8765, ge=0, le=65535, description="Port of `localgpt serve` (0 picks a free one).")
@@ -169,6 +180,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsSettings = Field(default_factory=lambda: EmbeddingsSettings())
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    answer: AnswerSettings = Field(default_factory=lambda: AnswerSettings())
     server: ServerSettings = Field(default_factory=lambda: ServerSettings())
 
     @classmethod

@@ -32,6 +32,7 @@ def make_settings(data_dir: Path, models_dir: Path, **llm: Any) -> Settings:
     return Settings(
         paths={"data_dir": str(data_dir), "models_dir": str(models_dir)},
         llm={"max_tokens": 48, "temperature": 0.0, **llm},
+        answer={"mode": "generate"},
     )
 
 

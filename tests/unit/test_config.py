@@ -60,7 +60,7 @@ def test_defaults_only_have_origin_default() -> None:
     assert all(entry["origin"] == "default" for entry in payload["settings"].values())
     # Every section shows up, flattened to dotted keys.
     prefixes = {key.split(".")[0] for key in payload["settings"]}
-    assert prefixes == {"paths", "store", "ingest", "embeddings", "retrieval", "llm", "server"}
+    assert prefixes == {"paths", "store", "ingest", "embeddings", "retrieval", "llm", "answer", "server"}
 
 
 def test_file_then_env_then_flag(tmp_path: Path) -> None:
