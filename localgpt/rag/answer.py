@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localgpt.rag.language import abstain_text, is_abstention
+from localgpt.rag.prompt import ContextChunk, fit_prompt, system_prompt
 from localgpt.settings.display import shown
-from localgpt.rag.prompt import ABSTAIN_TEXT, ContextChunk, fit_prompt
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
+    from localgpt.rag.relevance import Relevance
     from localgpt.rag.resources import Resources
 
 CONDENSE_SYSTEM = (
@@ -67,11 +69,6 @@ class Answer:
         return out
 
 
-def is_abstention(text: str) -> bool:
-    norm = " ".join(text.lower().replace("’", "'").split())
-    return "couldn't find this in your documents" in norm or "could not find this in your documents" in norm
-
-
 class RAG:
     def __init__(self, resources: Resources) -> None:
         self.res = resources
@@ -98,6 +95,12 @@ class RAG:
         )
         return [_source(n, doc) for n, doc in enumerate(docs, 1)]
 
+    def relevance(self, question: str, sources: Sequence[Source]) -> Relevance:
+        """The relevance gate (`[retrieval] relevance`): refuse before the model runs."""
+        from localgpt.rag.relevance import judge
+
+        return judge(question, sources, self.settings.retrieval, self.res.keyword_index)
+
     def answer(
         self,
         question: str,
@@ -112,15 +115,15 @@ class RAG:
         started = time.perf_counter()
         sources = self.retrieve(retrieval_query or question, k, source_glob)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        best = max((s.score for s in sources), default=0.0)
-        if best < self.settings.retrieval.abstain_threshold:
+        if not self.relevance(retrieval_query or question, sources).relevant:
+            refusal = abstain_text(question)
             if on_sources:
                 on_sources([])
             if on_token:
-                on_token(ABSTAIN_TEXT)
+                on_token(refusal)
             total = (time.perf_counter() - started) * 1000
             return Answer(
-                question, ABSTAIN_TEXT, True, [], self._model_name(),
+                question, refusal, True, [], self._model_name(),
                 {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(total, 1),
                  "total_ms": round(total, 1)},
                 {"prompt": 0, "completion": 0},
@@ -128,7 +131,8 @@ class RAG:
         llm = self.res.llm
         chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         built = fit_prompt(
-            question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens
+            question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens,
+            system_prompt(question),
         )
         used = [sources[i] for i in built.chunks]
         for n, source in enumerate(used, 1):

@@ -90,8 +90,13 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(2.0, ge=0, description="Weight of BM25 in the fusion.")
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
+    relevance: Literal["calibrated", "legacy"] = Field(
+        "calibrated",
+        description="Relevance gate: 'calibrated' (per script, localgpt/rag/relevance.py) or "
+        "'legacy' (best chunk score below abstain_threshold, the gate before issue 12).",
+    )
     abstain_threshold: float = Field(
-        0.35, ge=0, le=1, description="Abstain when the best score is below this."
+        0.35, ge=0, le=1, description="The 'legacy' gate: abstain when the best score is below this."
     )
 
 
