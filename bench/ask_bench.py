@@ -251,8 +251,8 @@ def main() -> int:
     n_questions = args.questions or (2 if args.quick else 10)
     started, load_before = time.perf_counter(), loadavg()
 
-    from localgpt.settings.config import load_settings
     from localgpt.models.files import bundled_llm_path
+    from localgpt.settings.config import load_settings
 
     model = bundled_llm_path()
     if model is None:

@@ -39,10 +39,10 @@ from chromadb.config import Settings as ChromaSettings  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
 from langchain_huggingface import HuggingFaceEmbeddings  # noqa: E402
 
-from localgpt.settings.config import load_settings  # noqa: E402
 from localgpt.models.files import resolve_embedder  # noqa: E402
-from localgpt.settings.display import shown  # noqa: E402
 from localgpt.rag.prompt import SYSTEM_PROMPT, ContextChunk, build_messages  # noqa: E402
+from localgpt.settings.config import load_settings  # noqa: E402
+from localgpt.settings.display import shown  # noqa: E402
 
 
 def main() -> int:

@@ -128,8 +128,8 @@ def bench_size(n: int, corpus: Corpus, queries: int, warmup: int, tmp: Path) -> 
     from chromadb.config import Settings as ChromaSettings
 
     from localgpt.index.keyword import KeywordIndex
-    from localgpt.rag.retrieval import search
     from localgpt.index.store import Store
+    from localgpt.rag.retrieval import search
 
     path = tmp / f"chroma-{n}"
     client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))

@@ -156,9 +156,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one small sub-corpus, one config")
     args = parser.parse_args()
 
-    from localgpt.settings.config import load_settings
-    from localgpt.embed.embedder import Embedder
+    from localgpt.embed.registry import load_embedder
     from localgpt.evaluation.metrics import load_questions, score
+    from localgpt.settings.config import load_settings
 
     questions = load_questions(args.questions)
     offtopic_qs = load_questions(OFFTOPIC)
@@ -177,7 +177,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="localgpt-tune-"))
     data_dir = ROOT / "data"
     base = load_settings(None, {"paths.data_dir": str(data_dir)}).settings
-    embedder = Embedder(base.embeddings, data_dir / "embedders")
+    embedder = load_embedder(base.embeddings, data_dir / "embedders")
     docs = load_docs(corpus)
     report: dict[str, Any] = {
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},

@@ -9,11 +9,12 @@ from pathlib import Path
 from types import TracebackType
 
 from localgpt.errors import BusyError, StorageError
+from localgpt.settings.layout import DataDir
 
 
 class IngestLock:
     def __init__(self, data_dir: Path, collection: str, wait_s: float = 0.0) -> None:
-        self.path = data_dir / "locks" / f"{collection}.lock"
+        self.path = DataDir(data_dir).ingest_lock(collection)
         self.collection = collection
         self.wait_s = wait_s
         self._fd: int | None = None

@@ -18,11 +18,12 @@ from ingest.plan import Plan, Work, make_plan
 from ingest.scan import scan
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode
+from localgpt.index.chunk_ids import chunk_id
 from localgpt.index.manifest import FileRecord
 
 if TYPE_CHECKING:
-    from localgpt.rag.resources import Resources
     from localgpt.index.store import Store
+    from localgpt.rag.resources import Resources
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
 IGNORED_REASONS = ("binary file",)
@@ -243,7 +244,6 @@ class Ingestor:
 
     def _copy(self, twin: FileRecord, work: Work) -> bool:
         """Reuse the chunks and vectors of identical content indexed under another path."""
-        from ingest.splitter import chunk_id  # LangChain's import is only paid when there's work
 
         got = self.store.fetch(list(twin.chunk_ids), embeddings=True)
         if len(got["ids"]) != len(twin.chunk_ids):

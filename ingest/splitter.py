@@ -6,13 +6,14 @@ Sizes are counted in the embedder's own tokens. A 1000-character chunk is often 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+from localgpt.index.chunk_ids import chunk_id
 
 # Paragraphs, lines, then sentence ends (CJK and Latin), then clauses, then words.
 TEXT_SEPARATORS = [
@@ -43,12 +44,6 @@ class Chunk:
     id: str
     text: str
     metadata: dict[str, Any]
-
-
-def chunk_id(source: str, sha256: str, index: int) -> str:
-    """Stable: the same file version always yields the same ids, so re-runs upsert in place."""
-    digest = hashlib.blake2b(f"{source}\0{sha256}\0{index}".encode(), digest_size=16)
-    return digest.hexdigest()
 
 
 class Splitter:

@@ -21,6 +21,7 @@ from textual.widgets import Input
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.resources import Resources
+from localgpt.settings.layout import DataDir
 from tui.chats import Chat, ChatStore, Turn
 from tui.collections import CollectionResources, list_collections
 from tui.external import ViewTarget, command, prepare, program
@@ -48,8 +49,8 @@ from tui.widgets.sources import SourceList
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
-    from localgpt.settings.config import Settings
     from localgpt.rag.answer import Source
+    from localgpt.settings.config import Settings
 
 
 class LocalGPTApp(App[None]):
@@ -64,7 +65,7 @@ class LocalGPTApp(App[None]):
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
         self.session = ChatSession(self.rag)
-        self.chats = ChatStore(settings.paths.data_dir / "chats")
+        self.chats = ChatStore(DataDir(settings.paths.data_dir).chats)
         self.chat = Chat.new(settings.store.collection)
         self.main = MainScreen()
         self.model_state: Literal["loading", "ready", "failed"] = "loading"

@@ -6,9 +6,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from localgpt.rag.resources import Resources
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
-    from localgpt.embed.embedder import Embedder
+    from localgpt.embed.base import Embedder
     from localgpt.llm.llama_cpp import LLM
 
 
@@ -38,7 +39,7 @@ def list_collections(resources: Resources) -> list[tuple[str, int, int]]:
     """(name, files, chunks) of every collection with files, plus the current one."""
     from localgpt.index.manifest import Manifest
 
-    path = resources.data_dir / "manifest.sqlite"
+    path = DataDir(resources.data_dir).manifest
     current = resources.settings.store.collection
     names = sorted({*resources.manifest.collections(), current})
     out = []

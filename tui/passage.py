@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingest.splitter import chunk_id
+from localgpt.index.chunk_ids import chunk_id
 
 if TYPE_CHECKING:
-    from localgpt.rag.answer import Source
     from localgpt.index.store import Store
+    from localgpt.rag.answer import Source
 
 # Shorter shared runs than this are coincidence, not the splitter's overlap.
 MIN_OVERLAP = 12

@@ -22,7 +22,7 @@ def doctor_command(app: AppContext, as_json: bool) -> int:
     allowed); otherwise the first failure's category: 2 config, 5 model or embedder, 8 index
     built with another embedder, 10 index damaged, 1 doctor's own error.
     """
-    from localgpt.doctor.checks import run_doctor
+    from localgpt.doctor.run import run_doctor
 
     try:
         loaded, error = app.load(), None

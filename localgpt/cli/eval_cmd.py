@@ -8,12 +8,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from localgpt.cli.app import AppContext, cli, pass_app
 from localgpt.errors import ExitCode, UsageError
+from localgpt.settings.layout import DataDir
+
+if TYPE_CHECKING:
+    from localgpt.settings.config import Settings
 
 
 @cli.command("eval")
@@ -48,8 +52,8 @@ def eval_command(
     details: Path | None,
 ) -> int:
     """Score retrieval (hit@1, hit@k, MRR), answers, abstention, citations and latency."""  # fmt: skip
-    from localgpt.evaluation.run import evaluate, ingest_corpus
     from localgpt.evaluation.metrics import load_questions, score
+    from localgpt.evaluation.run import evaluate
 
     try:
         qs = load_questions(questions)
@@ -61,7 +65,7 @@ def eval_command(
     try:
         if corpus is not None:
             scratch = Path(tempfile.mkdtemp(prefix="localgpt-eval-"))
-            settings = ingest_corpus(settings, corpus, scratch)
+            settings = _ingest_corpus(settings, corpus, scratch)
         started = time.perf_counter()
         results = evaluate(settings, qs, retrieval_only, progress=not as_json)
         report = score(results, settings.retrieval.k)
@@ -134,3 +138,27 @@ def _print_table(report: dict[str, Any], rich: bool) -> None:
     click.echo("by kind: " + "  ".join(cols))
     for kind, row in kinds.items():
         click.echo(f"  {kind:<16} " + "  ".join("-" if v is None else f"{v:g}" for v in row.values()))
+
+
+EVAL_COLLECTION = "localgpt-eval"
+
+
+def _ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
+    """Ingest `corpus` into a throwaway data dir; the embedder export is shared, not redone.
+
+    It lives in the CLI because it joins two layers: ingest writes the index that evaluation reads.
+    """
+    from ingest.pipeline import Ingestor
+    from ingest.report import PlainReporter
+    from localgpt.rag.resources import Resources
+
+    shared = DataDir(settings.paths.data_dir).embedders
+    shared.mkdir(parents=True, exist_ok=True)
+    (DataDir(scratch).embedders).symlink_to(shared.resolve(), target_is_directory=True)
+    paths = settings.paths.model_copy(update={"data_dir": scratch})
+    store = settings.store.model_copy(update={"collection": EVAL_COLLECTION, "url": ""})
+    scratch_settings = settings.model_copy(update={"paths": paths, "store": store})
+    res = Resources(scratch_settings)
+    Ingestor(res, PlainReporter(quiet=True)).run([corpus])
+    res.keyword_index()
+    return scratch_settings

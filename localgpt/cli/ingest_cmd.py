@@ -11,6 +11,7 @@ import click
 
 from localgpt.cli.app import AppContext, cli, pass_app
 from localgpt.errors import ExitCode, UsageError
+from localgpt.settings.layout import DataDir
 
 collection_option = click.option("--collection", "-c", help="Collection to use ([store] collection).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
@@ -80,9 +81,9 @@ def _drop(res: object) -> None:
     from localgpt.errors import CorruptIndexError
     from localgpt.index.keyword import keyword_dir
     from localgpt.index.manifest import set_aside as set_manifest_aside
-    from localgpt.rag.resources import Resources
     from localgpt.index.store import chroma_dir, drop_collection
     from localgpt.index.store import set_aside as set_store_aside
+    from localgpt.rag.resources import Resources
 
     assert isinstance(res, Resources)
     settings = res.settings
@@ -100,7 +101,7 @@ def _drop(res: object) -> None:
     try:
         rows = res.manifest
     except CorruptIndexError:
-        moved = set_manifest_aside(res.data_dir / "manifest.sqlite")
+        moved = set_manifest_aside(DataDir(res.data_dir).manifest)
         click.echo(
             f"localgpt: the manifest was unreadable; moved it to {moved}. Other collections "
             "need `localgpt ingest --rebuild` too.",
@@ -109,7 +110,7 @@ def _drop(res: object) -> None:
         rows = res.manifest
     if whole_store:
         rows.drop_all()  # their chunks went with the old folder
-        shutil.rmtree(res.data_dir / "keyword", ignore_errors=True)
+        shutil.rmtree(DataDir(res.data_dir).keyword_root, ignore_errors=True)
     else:
         rows.drop_collection()
         shutil.rmtree(keyword_dir(res.data_dir, settings.store.collection), ignore_errors=True)
@@ -121,8 +122,8 @@ def _drop(res: object) -> None:
 @pass_app
 def sources_command(app: AppContext, collection: str | None, as_json: bool) -> int:
     """List the indexed files with their chunk and page counts."""
-    from localgpt.settings.display import shown
     from localgpt.rag.resources import Resources
+    from localgpt.settings.display import shown
 
     settings = app.load(**{"store.collection": collection}).settings
     records = Resources(settings).manifest.all()
@@ -158,8 +159,8 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
     from ingest.lock import IngestLock
-    from localgpt.settings.display import shown
     from localgpt.rag.resources import Resources
+    from localgpt.settings.display import shown
 
     settings = app.load(**{"store.collection": collection}).settings
     res = Resources(settings)

@@ -109,7 +109,7 @@ def _rows(settings: Settings) -> dict[str, Any]:
 @pass_app
 def list_command(app: AppContext, as_json: bool) -> int:
     """The catalogue and the local GGUF files, with sizes; * marks the active model."""
-    from localgpt.doctor.checks import human_size
+    from localgpt.settings.display import human_size
 
     settings = app.load().settings
     rows = _rows(settings)
@@ -150,7 +150,7 @@ class _Plain:
         self.next_step = 0
 
     def __call__(self, done: int, total: int | None) -> None:
-        from localgpt.doctor.checks import human_size
+        from localgpt.settings.display import human_size
 
         if not total:
             return
@@ -314,8 +314,8 @@ def use_command(app: AppContext, name: str) -> int:
     NAME is a catalogue name, a file name in models_dir, a path to a .gguf, or 'auto'. The file
     must be there already (`localgpt models pull NAME`). Comments and other keys are kept.
     """
-    from localgpt.settings.edit import set_keys
     from localgpt.models.gguf import read_gguf
+    from localgpt.settings.edit import set_keys
 
     settings = app.load().settings
     value, path, entry = _target(name, settings)
@@ -340,8 +340,8 @@ def use_command(app: AppContext, name: str) -> int:
 def remove_command(app: AppContext, name: str, yes: bool) -> int:
     """Delete a downloaded model file (and its partial download) from models_dir."""
     from localgpt.models.catalogue import find_entry, load_catalogue
-    from localgpt.doctor.checks import human_size
     from localgpt.models.pull import part_path
+    from localgpt.settings.display import human_size
 
     settings = app.load().settings
     models_dir = settings.paths.models_dir

@@ -10,13 +10,48 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from localgpt.embed.base import Embedder, UnsupportedModel
+from localgpt.embed.export import ensure_export, onnx_file
+from localgpt.errors import ModelError
 
-class UnsupportedExport(Exception):
+if TYPE_CHECKING:
+    from localgpt.settings.config import EmbeddingsSettings
+
+
+class UnsupportedExport(UnsupportedModel):
     """The folder's module stack is not one this encoder reproduces exactly."""
+
+
+class OnnxEmbedder(Embedder):
+    """The cached ONNX export run by onnxruntime and tokenizers alone: no torch on the ask path."""
+
+    def __init__(self, name: str, source: str, settings: EmbeddingsSettings, cache_dir: Path) -> None:
+        self.name = name
+        self.batch_size = settings.batch_size
+        try:
+            folder = ensure_export(source, name, settings.backend, cache_dir)
+            config = json.loads((folder / "sentence_bert_config.json").read_text())
+            self._encoder = OnnxEncoder(
+                folder, onnx_file(settings.backend), int(config.get("max_seq_length") or 256)
+            )
+        except UnsupportedModel:
+            raise
+        except (OSError, ValueError) as exc:
+            raise UnsupportedModel(str(exc)) from exc
+        except Exception as exc:
+            raise ModelError(f"cannot load embedder '{name}': {type(exc).__name__}: {exc}") from exc
+        self.dimension = self._encoder.dimension
+        self.max_tokens = self._encoder.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self._encoder.count_tokens(text)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encoder.encode(texts, self.batch_size)
 
 
 class OnnxEncoder:

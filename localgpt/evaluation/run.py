@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localgpt.evaluation.metrics import Question, Result, Retrieved, cited_sources
@@ -13,26 +12,6 @@ from localgpt.evaluation.metrics import Question, Result, Retrieved, cited_sourc
 if TYPE_CHECKING:
     from localgpt.rag.answer import RAG, Answer
     from localgpt.settings.config import Settings
-
-EVAL_COLLECTION = "localgpt-eval"
-
-
-def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
-    """Ingest `corpus` into a throwaway data dir; the embedder export is shared, not redone."""
-    from ingest.pipeline import Ingestor
-    from ingest.report import PlainReporter
-    from localgpt.rag.resources import Resources
-
-    shared = settings.paths.data_dir / "embedders"
-    shared.mkdir(parents=True, exist_ok=True)
-    (scratch / "embedders").symlink_to(shared.resolve(), target_is_directory=True)
-    paths = settings.paths.model_copy(update={"data_dir": scratch})
-    store = settings.store.model_copy(update={"collection": EVAL_COLLECTION, "url": ""})
-    scratch_settings = settings.model_copy(update={"paths": paths, "store": store})
-    res = Resources(scratch_settings)
-    Ingestor(res, PlainReporter(quiet=True)).run([corpus])
-    res.keyword_index()
-    return scratch_settings
 
 
 def evaluate(

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from localgpt.settings.layout import DataDir
+
 _WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 STOPWORDS = frozenset(
@@ -222,7 +224,7 @@ class KeywordIndex:
 
 
 def keyword_dir(data_dir: Path, collection: str) -> Path:
-    return data_dir / "keyword" / collection
+    return DataDir(data_dir).keyword(collection)
 
 
 def fresh_index(

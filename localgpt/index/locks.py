@@ -18,13 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from localgpt.errors import BusyError
+from localgpt.settings.layout import DataDir
 
 WAIT_S = 300.0  # a write batch takes seconds; this long means a stuck process holds the lock
 _held = threading.local()  # per thread: lock path -> depth, so nested calls don't deadlock
 
 
 def lock_path(data_dir: Path) -> Path:
-    return data_dir / "locks" / "chroma.lock"
+    return DataDir(data_dir).chroma_lock
 
 
 @contextmanager

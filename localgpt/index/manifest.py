@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localgpt.index.disk import write_problem
 from localgpt.errors import CorruptIndexError, StorageError
+from localgpt.index.disk import write_problem
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

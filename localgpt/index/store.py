@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from localgpt.index.locks import chroma_lock
-from localgpt.index.disk import write_problem
 from localgpt.errors import (
     CorruptIndexError,
     IndexMismatchError,
@@ -23,6 +21,9 @@ from localgpt.errors import (
     NoIndexError,
     StorageError,
 )
+from localgpt.index.disk import write_problem
+from localgpt.index.locks import chroma_lock
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -35,7 +36,7 @@ PAGE = 2000
 
 
 def chroma_dir(settings: Settings) -> Path:
-    return settings.paths.data_dir / "chroma"
+    return DataDir(settings.paths.data_dir).chroma
 
 
 def embedded_lock(settings: Settings) -> AbstractContextManager[None]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localgpt.llm.chat_format import Message, Rendered, pick_renderer
 from localgpt.errors import ModelError
-from localgpt.models.gguf import read_gguf
+from localgpt.llm.chat_format import Message, Rendered, pick_renderer
 from localgpt.models.files import resolve_llm_model
+from localgpt.models.gguf import read_gguf
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
@@ -160,6 +160,36 @@ def _threads(configured: int) -> int | None:
     return max(1, (os.cpu_count() or 2))
 
 
+def _cpu_has_amx() -> bool:
+    try:
+        return "amx_tile" in Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _model_params(repack: bool) -> Iterator[None]:
+    """llama-cpp-python has no argument for `use_extra_bufts`, so its default params are wrapped
+    while one model loads (under the Resources lock, so no other load sees the wrapper)."""
+    import llama_cpp.llama_cpp as raw
+
+    if repack:
+        yield
+        return
+    original = raw.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    raw.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        raw.llama_model_default_params = original
+
+
 def load_llm(settings: Settings) -> LLM:
     path = resolve_llm_model(settings.llm.model, settings.paths.models_dir)
     # The whole header and tensor table, so a truncated or foreign file is refused with a clear
@@ -177,17 +207,19 @@ def load_llm(settings: Settings) -> LLM:
     attempts = [0] if layers == 0 else _fallback_layers(layers, info.block_count)
     last_error: Exception | None = None
     for n in attempts:
+        repack = settings.llm.cpu_repack == "on" or (settings.llm.cpu_repack == "auto" and not _cpu_has_amx())
         try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=settings.llm.n_ctx,
-                n_batch=min(settings.llm.n_batch, settings.llm.n_ctx),
-                n_threads=_threads(settings.llm.n_threads),
-                n_gpu_layers=n,
-                seed=settings.llm.seed,
-                flash_attn=True,  # about 3x faster prompt processing on CPU as well as GPU
-                verbose=False,
-            )
+            with _model_params(repack):
+                llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=settings.llm.n_ctx,
+                    n_batch=min(settings.llm.n_batch, settings.llm.n_ctx),
+                    n_threads=_threads(settings.llm.n_threads),
+                    n_gpu_layers=n,
+                    seed=settings.llm.seed,
+                    flash_attn=True,  # about 3x faster prompt processing on CPU as well as GPU
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             last_error = exc
             continue

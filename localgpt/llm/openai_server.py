@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from localgpt.llm.chat_format import Message, Rendered, render_chatml
 from localgpt.errors import ModelError, NetworkError
+from localgpt.llm.chat_format import Message, Rendered, render_chatml
 from localgpt.llm.llama_cpp import Completion, LoadReport, drain
 
 if TYPE_CHECKING:

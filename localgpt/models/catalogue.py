@@ -97,7 +97,7 @@ def _is_sha256(value: object) -> bool:
 
 def load_catalogue(models_dir: Path | None = None) -> list[CatalogueEntry]:
     """The built-in entries, then the user's (a user entry replaces a built-in one of its name)."""
-    text = resources.files("localgpt").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
+    text = resources.files("localgpt.models").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
     entries = {e.name: e for e in _entries(json.loads(text), "built-in")}
     user = models_dir / CATALOGUE_FILE if models_dir else None
     if user is not None and user.is_file():

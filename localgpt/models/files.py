@@ -6,6 +6,7 @@ Nothing here imports torch or llama_cpp: resolving a path must stay cheap.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from localgpt.errors import ModelError
@@ -113,3 +114,13 @@ def _bundled_embedder_dir(package_dir: Path) -> Path:
     for config in sorted(package_dir.rglob("config.json")):
         return config.parent
     return package_dir
+
+
+def embedder_dimension(folder: Path) -> int | None:
+    """The output size, from the sentence-transformers pooling config (no model load)."""
+    for config in sorted(folder.glob("*Pooling/config.json")):
+        try:
+            return int(json.loads(config.read_text())["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError):
+            return None
+    return None

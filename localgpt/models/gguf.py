@@ -120,6 +120,7 @@ class GGUFInfo:
     data_offset: int | None = None
     expected_size: int | None = None  # where the last tensor's data ends; None if unknowable
     tensor_types: dict[str, int] = field(default_factory=dict)  # ggml type name -> tensor count
+    parameter_count: int = 0  # elements of all tensors: the model's size in parameters
 
     @property
     def architecture(self) -> str:
@@ -164,6 +165,7 @@ class GGUFInfo:
             "chat_template": self.has_chat_template,
             "tensors": self.tensor_count,
             "vocab_size": self.vocab_size,
+            "parameters": self.parameter_count,
         }
 
 
@@ -309,7 +311,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         vtype = r.u32(f"value type of '{key}'")
         metadata[key] = _value(r, vtype, key)
 
-    expected, data_offset, types = _tensor_table(r, tensor_count, metadata)
+    expected, data_offset, types, parameters = _tensor_table(r, tensor_count, metadata)
     info = GGUFInfo(
         path=path,
         version=version,
@@ -320,6 +322,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         data_offset=data_offset,
         expected_size=expected,
         tensor_types=types,
+        parameter_count=parameters,
     )
     if check_size and expected is not None and size < expected:
         raise GGUFError(
@@ -330,9 +333,12 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
     return info
 
 
-def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int | None, int, dict[str, int]]:
-    """Read the tensor infos; return (end of the data, start of the data, types used)."""
+def _tensor_table(
+    r: _Reader, count: int, metadata: dict[str, Any]
+) -> tuple[int | None, int, dict[str, int], int]:
+    """Read the tensor infos; return (end of the data, start of the data, types used, parameters)."""
     end = 0
+    parameters = 0
     known = True
     types: dict[str, int] = {}
     for i in range(count):
@@ -343,6 +349,7 @@ def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int
         elements = 1
         for d in range(n_dims):
             elements *= r.u64(f"dimension {d} of tensor #{i}")
+        parameters += elements
         ggml_type = r.u32(f"type of tensor #{i}")
         offset = r.u64(f"offset of tensor #{i}")
         label, per_block, nbytes = GGML_TYPES.get(ggml_type, (str(ggml_type), 0, 0))
@@ -355,4 +362,4 @@ def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         alignment = DEFAULT_ALIGNMENT
     data_offset = (r.pos + alignment - 1) // alignment * alignment
-    return (data_offset + end if known else None), data_offset, types
+    return (data_offset + end if known else None), data_offset, types, parameters

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from localgpt.llm.chat_format import Message, Rendered
 from localgpt.errors import LocalGPTError
+from localgpt.llm.chat_format import Message, Rendered
 from localgpt.rag.language import ABSTAIN_TEXTS, language_of
 
 ABSTAIN_TEXT = ABSTAIN_TEXTS["en"]

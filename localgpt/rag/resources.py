@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localgpt.models.files import resolve_embedder
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
-    from localgpt.settings.config import Settings
-    from localgpt.embed.embedder import Embedder
+    from localgpt.embed.base import Embedder
     from localgpt.index.keyword import KeywordIndex
-    from localgpt.llm.llama_cpp import LLM
     from localgpt.index.manifest import Manifest
     from localgpt.index.store import Store
+    from localgpt.llm.llama_cpp import LLM
+    from localgpt.settings.config import Settings
 
 DEFAULT_MAX_TOKENS = 256
 
@@ -50,16 +51,16 @@ class Resources:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from localgpt.embed.embedder import Embedder
+        from localgpt.embed.registry import load_embedder
 
         with self._lock:
-            return Embedder(self.settings.embeddings, self.data_dir / "embedders")
+            return load_embedder(self.settings.embeddings, DataDir(self.data_dir).embedders)
 
     @cached_property
     def manifest(self) -> Manifest:
         from localgpt.index.manifest import Manifest
 
-        return Manifest(self.data_dir / "manifest.sqlite", self.settings.store.collection)
+        return Manifest(DataDir(self.data_dir).manifest, self.settings.store.collection)
 
     def store(self, create: bool = False) -> Store:
         """The collection; with `create`, made (recording the embedder) when missing."""

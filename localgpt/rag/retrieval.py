@@ -21,10 +21,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 if TYPE_CHECKING:
-    from localgpt.settings.config import RetrievalSettings
-    from localgpt.embed.embedder import Embedder
+    from localgpt.embed.base import Embedder
     from localgpt.index.keyword import KeywordIndex
     from localgpt.index.store import Store
+    from localgpt.settings.config import RetrievalSettings
 
 
 def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:

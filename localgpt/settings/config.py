@@ -112,6 +112,9 @@ class LLMSettings(_Section):
     n_threads: int = Field(0, ge=0, description="CPU threads; 0 means all physical cores.")
     n_batch: int = Field(512, ge=8, description="Prompt-processing batch size.")
     n_gpu_layers: int | Literal["auto"] = Field("auto", description="'auto', 0 (CPU) or a count.")
+    cpu_repack: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp's repacked CPU weight layouts; 'auto' turns them off on AMX CPUs."
+    )
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(384, ge=1, description="Longest answer, in tokens.")
@@ -124,6 +127,17 @@ class LLMSettings(_Section):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
         return value
+
+
+class AnswerSettings(_Section):
+    mode: Literal["auto", "generate", "extract"] = Field(
+        "auto",
+        description="'extract' quotes the best source sentences (no LLM); 'generate' asks the LLM; "
+        "'auto' extracts when the model is too small to trust (under 1B parameters).",
+    )
+    unsupported: Literal["drop", "mark", "keep"] = Field(
+        "drop", description="What happens to a generated sentence no source supports."
+    )
 
 
 class Settings(BaseSettings):
@@ -141,6 +155,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsSettings = Field(default_factory=lambda: EmbeddingsSettings())
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     llm: LLMSettings = Field(default_factory=lambda: LLMSettings())
+    answer: AnswerSettings = Field(default_factory=lambda: AnswerSettings())
 
     @classmethod
     def settings_customise_sources(

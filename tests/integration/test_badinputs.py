@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
-from localgpt.rag.resources import Resources
 from localgpt.index.store import Store
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
 
 BADINPUTS = Path("/work/shared/badinputs/pdf")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.index.locks import chroma_lock, lock_path
 from localgpt.errors import BusyError
+from localgpt.index.locks import chroma_lock, lock_path
 
 PRELUDE = textwrap.dedent(
     """

@@ -27,9 +27,9 @@ import httpx
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
 from localgpt.index.store import open_client
+from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
 from tests.integration.test_ingest_sync import assert_consistent, read_index
 

@@ -13,10 +13,10 @@ from typing import Any
 import llama_cpp
 import pytest
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode, ModelError
 from localgpt.llm.llama_cpp import GPU_REINSTALL, _fallback_layers, load_llm
 from localgpt.models.files import bundled_llm_path
+from localgpt.settings.config import load_settings
 
 BUNDLED = bundled_llm_path()
 pytestmark = [

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
-from localgpt.rag.prompt import SYSTEM_PROMPT, fit_prompt
 from localgpt.rag.answer import RAG
+from localgpt.rag.prompt import SYSTEM_PROMPT, fit_prompt
 from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
 from tests.conftest import ROOT, run_cli
 from tests.integration.test_ingest_sync import assert_consistent, read_index
 

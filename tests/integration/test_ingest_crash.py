@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode, NoIndexError
-from localgpt.rag.resources import Resources
 from localgpt.index.store import Store
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
 from tests.conftest import default_sigint, run_cli
 
 # 45 text files, ~720 chunks: a clean ingest takes tens of seconds here, so there is time to kill it.

@@ -11,12 +11,12 @@ from typing import Any
 
 from chromadb.api.client import SharedSystemClient
 
-from ingest.splitter import chunk_id
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
+from localgpt.index.chunk_ids import chunk_id
 from localgpt.index.manifest import FileRecord
-from localgpt.rag.resources import Resources
 from localgpt.index.store import Store
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
 
 DOC_NAMES = [

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.models.catalogue import PullSpec
 from localgpt.errors import ExitCode, NetworkError
+from localgpt.models.catalogue import PullSpec
 from localgpt.models.files import bundled_llm_path
 from tests.conftest import run_cli
 

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
+from localgpt.index.store import open_client
 from localgpt.models.files import bundled_llm_path
 from localgpt.offline import enforce_offline
-from localgpt.index.store import open_client
+from localgpt.settings.config import load_settings
 from tests.conftest import EXAMPLES, ROOT
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"

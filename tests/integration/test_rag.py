@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import Settings
 from localgpt.llm.llama_cpp import LLM, Completion
-from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.answer import RAG, ChatSession, Source
+from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.resources import Resources
+from localgpt.settings.config import Settings
 
 pytestmark = pytest.mark.llm
 

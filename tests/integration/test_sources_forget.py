@@ -10,10 +10,10 @@ from typing import Any
 
 from chromadb.api.client import SharedSystemClient
 
-from localgpt.settings.config import load_settings
 from localgpt.errors import ExitCode
-from localgpt.rag.resources import Resources
 from localgpt.index.store import Store
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
 from tests.conftest import EXAMPLES, run_cli
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.models.catalogue import find_entry, load_catalogue, resolve_pull
-from localgpt.settings.config import LLMSettings
 from localgpt.errors import ConfigError, ExitCode, UsageError
+from localgpt.models.catalogue import find_entry, load_catalogue, resolve_pull
 from localgpt.models.files import bundled_llm_path
 from localgpt.models.pull import file_url, hub_endpoint
+from localgpt.settings.config import LLMSettings
 
 REQUIRED = {
     "llama-2-7b-chat",

@@ -15,8 +15,8 @@ from localgpt.llm.chat_format import (
     render_vicuna,
     template_renderer,
 )
-from localgpt.models.gguf import read_gguf
 from localgpt.models.files import bundled_llm_path
+from localgpt.models.gguf import read_gguf
 
 SYSTEM: Message = {"role": "system", "content": "S"}
 ONE_TURN: list[Message] = [SYSTEM, {"role": "user", "content": "U"}]

@@ -13,8 +13,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from localgpt.settings.config import effective_items, find_config_file, load_settings
 from localgpt.errors import ConfigError, ExitCode
+from localgpt.settings.config import effective_items, find_config_file, load_settings
 from tests.conftest import run_cli
 
 
@@ -60,7 +60,7 @@ def test_defaults_only_have_origin_default() -> None:
     assert all(entry["origin"] == "default" for entry in payload["settings"].values())
     # Every section shows up, flattened to dotted keys.
     prefixes = {key.split(".")[0] for key in payload["settings"]}
-    assert prefixes == {"paths", "store", "ingest", "embeddings", "retrieval", "llm"}
+    assert prefixes == {"paths", "store", "ingest", "embeddings", "retrieval", "llm", "answer"}
 
 
 def test_file_then_env_then_flag(tmp_path: Path) -> None:

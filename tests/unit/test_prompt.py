@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.settings.config import Settings
 from localgpt.llm.llama_cpp import LLM
+from localgpt.rag.answer import Source
 from localgpt.rag.prompt import (
     ABSTAIN_TEXT,
     SYSTEM_PROMPT,
@@ -24,8 +24,8 @@ from localgpt.rag.prompt import (
     format_context,
     user_message,
 )
-from localgpt.rag.answer import Source
 from localgpt.rag.resources import Resources
+from localgpt.settings.config import Settings
 
 N_CTX = 512
 MAX_TOKENS = 48

@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from localgpt.errors import LocalGPTError
-from localgpt.settings.display import shown
 from localgpt.rag.answer import Source
+from localgpt.settings.display import shown
 from tui.messages import OpenSource
 from tui.passage import Passage
 from tui.widgets.sources import where

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from localgpt.settings.display import shown
 from localgpt.rag.answer import Source
+from localgpt.settings.display import shown
 from tui.messages import OpenSource, PreviewSource
 
 SNIPPET_CHARS = 240

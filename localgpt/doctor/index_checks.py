@@ -13,15 +13,17 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localgpt.doctor.checks import REBUILD_FIX, Check, embedder_dimension
+from localgpt.doctor.report import REBUILD_FIX, Check
 from localgpt.errors import ExitCode
+from localgpt.models.files import embedder_dimension
+from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
 
 
 def _ingest_running(settings: Settings) -> bool:
-    lock = settings.paths.data_dir / "locks" / f"{settings.store.collection}.lock"
+    lock = DataDir(settings.paths.data_dir).ingest_lock(settings.store.collection)
     if not lock.is_file():
         return False
     try:
@@ -42,7 +44,7 @@ def _ingest_running(settings: Settings) -> bool:
 
 def _manifest_ids(settings: Settings) -> tuple[dict[str, list[str]], int, list[str]]:
     """({source: chunk ids}, pending count, collections) read straight from the manifest, read-only."""
-    path = settings.paths.data_dir / "manifest.sqlite"
+    path = DataDir(settings.paths.data_dir).manifest
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
         name = settings.store.collection
@@ -68,8 +70,8 @@ def _collection_ids(collection: Any) -> set[str]:
 def check_index(settings: Settings) -> Iterator[Check]:
     data_dir = settings.paths.data_dir
     name = settings.store.collection
-    manifest_path = data_dir / "manifest.sqlite"
-    chroma = data_dir / "chroma"
+    manifest_path = DataDir(data_dir).manifest
+    chroma = DataDir(data_dir).chroma
     if not manifest_path.exists() and (settings.store.url or not chroma.exists()):
         yield Check(
             "index",
@@ -189,11 +191,14 @@ def check_index(settings: Settings) -> Iterator[Check]:
 def _chroma(settings: Settings) -> Generator[Check, None, Any]:
     """Yield the checks of the Chroma store; return the collection, or None when it is unusable."""
     name = settings.store.collection
-    where = settings.store.url or str(settings.paths.data_dir / "chroma")
+    where = settings.store.url or str(DataDir(settings.paths.data_dir).chroma)
     try:
         from localgpt.index.store import embedded_lock, open_client
 
-        if not settings.store.url and not (settings.paths.data_dir / "chroma" / "chroma.sqlite3").is_file():
+        if (
+            not settings.store.url
+            and not (DataDir(settings.paths.data_dir).chroma / "chroma.sqlite3").is_file()
+        ):
             raise FileNotFoundError(f"{where}/chroma.sqlite3 is missing")
         client = open_client(settings)
         with embedded_lock(settings):
