@@ -17,7 +17,8 @@ settings as LOCALGPT_* variables. The halves come from halves.py (per kind, by i
 relevance gate was calibrated on the other half (relevance_tune.py).
 
 Time on 2 shared cores: answers are capped at --max-tokens (default 128) for every generating row,
-and the slow 1.5B answers a stratified sample of each held-out half (--sample, default 20).
+and the slow 1.5B answers a stratified sample of each held-out half (--sample-slow, default
+20; --sample N samples every row).
 
     python bench/answer_bench.py --models-dir /work/bench-models          # everything
     python bench/answer_bench.py --rows baseline,defaults --quick         # 6 questions per set
@@ -130,14 +131,20 @@ def run_eval(data_dir: Path, questions: Path, details: Path, env: dict[str, str]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", help=f"comma-separated subset of: {', '.join(r.name for r in ROWS)}")
-    parser.add_argument("--models-dir", type=Path,
-                        default=Path(os.environ.get("LOCALGPT_BENCH_MODELS", BENCH_DIR / "models")))  # fmt: skip
+    models = Path(os.environ.get("LOCALGPT_BENCH_MODELS", BENCH_DIR / "models"))
+    parser.add_argument("--models-dir", type=Path, default=models)
     parser.add_argument("--max-tokens", type=int, default=128, help="answer cap for generating rows")
-    parser.add_argument("--sample", type=int, default=20, help="questions per set for the 1.5B row")
+    parser.add_argument("--sample", type=int, help="questions per set for every row (default: all)")
+    parser.add_argument("--sample-slow", type=int, default=20, help="questions per set for the 1.5B row")
     parser.add_argument("--quick", action="store_true", help="6 questions per set, for a smoke run")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument(
+        "--data-root", type=Path, help="keep the indexes in DIR/en and DIR/zh (reused when up to date)"
+    )
     args = parser.parse_args()
     rows = [r for r in ROWS if not args.rows or r.name in args.rows.split(",")]
     missing = [r for r in rows if r.model and not (args.models_dir / MODEL_FILES[r.model]).is_file()]
@@ -149,9 +156,11 @@ def main() -> int:
     results: dict[str, Any] = {"sets": {}}
     with scratch("answers", keep=args.keep) as tmp:
         for lang, folder in SETS.items():
-            data = tmp / lang / "data"
-            log(f"{lang}: ingesting {EVAL / folder / 'corpus'}")
-            ingest = run_process(localgpt(data, "ingest", EVAL / folder / "corpus", "--quiet", "--json"), cwd=REPO)
+            data = (args.data_root or tmp) / lang
+            (tmp / lang).mkdir(parents=True, exist_ok=True)
+            log(f"{lang}: ingesting {EVAL / folder / 'corpus'} into {data}")
+            argv = localgpt(data, "ingest", EVAL / folder / "corpus", "--quiet", "--json")
+            ingest = run_process(argv, cwd=REPO)  # with --data-root, an up-to-date index is kept
             ingest.check((0, 6))  # 6: some files skipped, reported in the JSON
             got = ingest.json()
             out: dict[str, Any] = {"ingest": {"wall_s": round(ingest.wall_s, 1), "files": got["files_total"],
@@ -159,7 +168,9 @@ def main() -> int:
             results["sets"][lang] = out
             source = EVAL / folder / "questions.jsonl"
             for r in rows:
-                sample = 6 if args.quick else args.sample if r.sampled else None
+                sample = 6 if args.quick else args.sample_slow if r.sampled else args.sample
+                if r.sampled and args.sample:
+                    sample = min(args.sample, args.sample_slow)
                 questions = held_out(source, tmp / lang / f"{r.name}.jsonl", sample)
                 env = known_env({**r.env, "LOCALGPT_LLM__MAX_TOKENS": str(args.max_tokens),
                                  "LOCALGPT_LLM__TEMPERATURE": "0"})  # fmt: skip
@@ -171,13 +182,21 @@ def main() -> int:
                 log(f"  {json.dumps(figures(report))}  {report['wall_s']} s")
                 write_result("answers", args.quick, {}, results, summarize(results), started, load_before,
                              partial=True)  # fmt: skip
-    params = {"eval_dir": str(EVAL), "split": "held-out halves (halves.py)", "max_tokens": args.max_tokens,
-              "sample_1.5b": args.sample, "rows": [r.name for r in rows], "quick": args.quick}  # fmt: skip
+    params = {
+        "eval_dir": str(EVAL),
+        "split": "held-out halves (halves.py)",
+        "max_tokens": args.max_tokens,
+        "sample": args.sample,
+        "sample_1.5b": args.sample_slow,
+        "rows": [r.name for r in rows],
+        "quick": args.quick,
+    }
     notes = [
         "held-out halves: per kind, the half with the lowest sha1(id) buckets; the relevance gate "
         "was calibrated on the other half (bench/relevance_tune.py).",
         f"answers capped at {args.max_tokens} tokens, temperature 0; the Qwen 1.5B row answers a "
-        f"stratified sample of {args.sample} held-out questions per set (2 shared cores).",
+        f"stratified sample of {args.sample_slow} held-out questions per set (2 shared cores)"
+        + (f"; every other row {args.sample}." if args.sample else "."),
         "accuracy: the gold answer or an alias inside the answer (answerable questions); refusal "
         "recall: unanswerable questions refused; wrongly refused: answerable ones refused; citation "
         "accuracy: cited sources include the gold file; unsupported: answer sentences the grounding "

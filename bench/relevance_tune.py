@@ -54,7 +54,9 @@ def features(data: Path, questions: list[Any]) -> list[dict[str, Any]]:
     store, index = res.store(), res.keyword_index()
     rows = []
     for q in questions:
-        docs = search(q.question, store, res.embedder, lambda: index, settings.retrieval, settings.retrieval.k)
+        docs = search(
+            q.question, store, res.embedder, lambda: index, settings.retrieval, settings.retrieval.k
+        )
         passages = [Passage(d.page_content, float(d.metadata["vector_score"])) for d in docs]
         rel = assess(q.question, passages, index.idf, len(index.ids))
         # Coverage of the single best passage, to compare with the union's.
@@ -116,7 +118,9 @@ def calibrate(rows: list[dict[str, Any]], max_refused: float) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/localgpt-relevance"))
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--dev-zh", type=Path, default=DEV_ZH)

@@ -132,8 +132,8 @@ class RAG:
         chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         built = fit_prompt(
             question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens,
-            system_prompt(question),
-        )
+            system=system_prompt(question),
+        )  # fmt: skip
         used = [sources[i] for i in built.chunks]
         for n, source in enumerate(used, 1):
             source.n = n

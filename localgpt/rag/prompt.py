@@ -31,6 +31,8 @@ def system_prompt(question: str) -> str:
     """The system prompt, with the refusal text in the question's language."""
     language = language_of(question)
     return SYSTEM_TEMPLATE.format(refusal=ABSTAIN_TEXTS[language], language=_LANGUAGE_NAMES[language])
+
+
 MIN_ANSWER_TOKENS = 32
 # Room for the tokens a chat template may add when llama.cpp starts generating.
 SAFETY_TOKENS = 4

@@ -43,13 +43,81 @@ _POSSESSIVE = re.compile(r"['’]s\b")
 # Question words, particles and verbs every question uses: they say how it is asked, not what
 # about. Single characters are dropped anyway (mostly particles).
 CJK_STOPWORDS = frozenset(
-    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪个 哪些 哪里 哪儿 哪种 多少 多大 多久 几个 是否 能否 "
-    "能不能 可不可以 可以 有没有 没有 是不是 会不会 要不要 应该 需要 支持 使用 用来 一个 一下 这个 "
-    "那个 这些 那些 我们 你们 他们 它们 自己 时候 的话 之后 之前 以后 以前 里面 其中 还是 或者 "
-    "以及 并且 而且 但是 如果 因为 所以 就是 直接 默认 一般 通常 请问 到底 吗 呢 吧 啊".split()
+    [
+        "什么",
+        "怎么",
+        "怎样",
+        "怎么样",
+        "如何",
+        "为什么",
+        "为何",
+        "哪个",
+        "哪些",
+        "哪里",
+        "哪儿",
+        "哪种",
+        "多少",
+        "多大",
+        "多久",
+        "几个",
+        "是否",
+        "能否",
+        "能不能",
+        "可不可以",
+        "可以",
+        "有没有",
+        "没有",
+        "是不是",
+        "会不会",
+        "要不要",
+        "应该",
+        "需要",
+        "支持",
+        "使用",
+        "用来",
+        "一个",
+        "一下",
+        "这个",
+        "那个",
+        "这些",
+        "那些",
+        "我们",
+        "你们",
+        "他们",
+        "它们",
+        "自己",
+        "时候",
+        "的话",
+        "之后",
+        "之前",
+        "以后",
+        "以前",
+        "里面",
+        "其中",
+        "还是",
+        "或者",
+        "以及",
+        "并且",
+        "而且",
+        "但是",
+        "如果",
+        "因为",
+        "所以",
+        "就是",
+        "直接",
+        "默认",
+        "一般",
+        "通常",
+        "请问",
+        "到底",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+    ]
 )
 
-EN_QUESTION_WORDS = frozenset("much many tell know want need way happen happens".split())
+EN_QUESTION_WORDS = frozenset(["much", "many", "tell", "know", "want", "need", "way", "happen", "happens"])
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ from localgpt.rag.language import ABSTAIN_TEXTS, abstain_text, is_abstention, la
 from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.relevance import Passage, assess, question_terms, script_of
 
-ZH_DOC = (
-    "将咖啡机放在平稳的台面上，接通电源后按下电源键。机器的预热时间为 45 秒，预热期间指示灯会缓慢闪烁。"
-)
+ZH_DOC = "将咖啡机放在平稳的台面上，接通电源后按下电源键。机器的预热时间为 45 秒，预热期间指示灯会缓慢闪烁。"
 EN_DOC = "The water tank holds 1.8 litres. Descale the machine every 200 brews with the descaler."
 
 
@@ -31,7 +29,9 @@ def test_chinese_question_words_are_words_not_filler() -> None:
 
 
 def test_chinese_question_is_covered_by_its_chinese_passage() -> None:
-    rel = assess("Aurora K7 的预热时间是多少？", [Passage("Aurora K7 快速入门\n" + ZH_DOC, 0.2)], flat_idf, 100)
+    rel = assess(
+        "Aurora K7 的预热时间是多少？", [Passage("Aurora K7 快速入门\n" + ZH_DOC, 0.2)], flat_idf, 100
+    )
     assert rel.script == "cjk"
     assert rel.coverage == 1.0 and rel.relevant
 
