@@ -35,7 +35,8 @@ def ask_command(
 ) -> int:
     """Answer QUESTION from the indexed documents ('-' reads it from stdin).
 
-    The answer streams to stdout; the sources follow on stderr. Exit codes: 0 answered,
+    The answer streams to stdout; the sources and the quotes that back the answer follow on
+    stderr. Exit codes: 0 answered,
     3 not found in the documents, 4 no index, 5 model missing, 2 bad config, 130 interrupted.
     """
     from localgpt.rag.answer import RAG
@@ -62,8 +63,24 @@ def ask_command(
         sys.stdout.flush()
         for source in answer.sources:
             click.echo(f"[{source.n}] {source.label}  (score {source.score:.2f})", err=True)
+        _print_evidence(answer)
     _load_notes(rag)
     return ExitCode.ABSTAINED if answer.abstained else ExitCode.OK
+
+
+def _print_evidence(answer: Any) -> None:
+    """The quotes behind the answer, and what the grounding check removed or flagged (stderr)."""
+    if answer.evidence:
+        click.echo("evidence:", err=True)
+    labels = {s.n: s.label for s in answer.sources}
+    for e in answer.evidence:
+        quote = " ".join(e.quote.split())
+        click.echo(f'  [{e.n}] {labels.get(e.n, e.source)}, chars {e.start}-{e.end}: "{quote}"', err=True)
+    for c in answer.dropped:
+        click.echo(f'localgpt: dropped an unsupported sentence: "{c.sentence}" ({c.reason})', err=True)
+    for c in answer.citations:
+        if not c.supported:
+            click.echo(f'localgpt: unsupported: "{c.sentence}" ({c.reason})', err=True)
 
 
 def _load_notes(rag: Any) -> None:

@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from localgpt.rag.evidence import Citation, Evidence, SentenceGate, answer_mode, extractive
 from localgpt.rag.language import abstain_text, is_abstention
 from localgpt.rag.prompt import ContextChunk, fit_prompt, system_prompt
 from localgpt.settings.display import shown
@@ -58,6 +60,10 @@ class Answer:
     tokens: dict[str, int] = field(default_factory=dict)
     standalone_question: str | None = None
     cancelled: bool = False
+    mode: str = "generate"  # "extract": quoted from the sources, no LLM
+    evidence: list[Evidence] = field(default_factory=list)  # the quotes behind the answer
+    citations: list[Citation] = field(default_factory=list)  # one per answer sentence
+    dropped: list[Citation] = field(default_factory=list)  # unsupported sentences removed
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -128,6 +134,8 @@ class RAG:
                  "total_ms": round(total, 1)},
                 {"prompt": 0, "completion": 0},
             )  # fmt: skip
+        if self.mode == "extract":
+            return self._extract(question, sources, started, retrieval_ms, on_sources, on_token)
         llm = self.res.llm
         chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         built = fit_prompt(
@@ -140,23 +148,36 @@ class RAG:
         if on_sources:
             on_sources(used)
         first: list[float] = []
+        # The gate shows the answer a sentence at a time, each checked against the passages.
+        gate = SentenceGate(
+            question, used, self.res.embedder.encode, self.settings.answer.unsupported, on_token
+        )
+        halt = threading.Event()  # set by the user's cancel, or by the gate (the model drifted)
 
         def token(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
-            if on_token:
-                on_token(piece)
+            gate.feed(piece)
+            if gate.halted or (cancel is not None and cancel.is_set()):
+                halt.set()
 
         completion = llm.stream(
-            built.tokens, _answer_stops(built.rendered.stop, len(used)), built.max_tokens, token, cancel,
+            built.tokens, _answer_stops(built.rendered.stop, used), built.max_tokens, token, halt,
             messages=built.messages,
         )  # fmt: skip
+        grounded = gate.finish()
         done = time.perf_counter()
-        text = completion.text.strip()
+        text = grounded.text
+        refused = is_abstention(completion.text) or not text
+        abstained = refused or (self.settings.answer.unsupported != "keep" and not grounded.supported)
+        if abstained and (refused or not text):
+            if on_token and not text:
+                on_token(abstain_text(question))
+            text = abstain_text(question)
         return Answer(
             question=question,
             answer=text,
-            abstained=is_abstention(text) or not text,
+            abstained=abstained,
             sources=used,
             model=llm.name,
             timings={
@@ -165,8 +186,40 @@ class RAG:
                 "total_ms": round((done - started) * 1000, 1),
             },
             tokens={"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
-            cancelled=completion.cancelled,
+            cancelled=cancel is not None and cancel.is_set(),
+            evidence=[] if abstained else grounded.evidence,
+            citations=grounded.citations,
+            dropped=grounded.dropped,
         )
+
+    @cached_property
+    def mode(self) -> str:
+        """ "extract" or "generate": `[answer] mode`, with `auto` decided by the model's size."""
+        return answer_mode(self.settings)
+
+    def _extract(
+        self,
+        question: str,
+        sources: list[Source],
+        started: float,
+        retrieval_ms: float,
+        on_sources: Callable[[list[Source]], None] | None,
+        on_token: Callable[[str], None] | None,
+    ) -> Answer:
+        """The answer quoted from the sources: no LLM is loaded."""
+        if on_sources:
+            on_sources(sources)
+        grounded = extractive(question, sources, self.res.embedder.encode)
+        text = grounded.text or abstain_text(question)
+        if on_token:
+            on_token(text)
+        total = round((time.perf_counter() - started) * 1000, 1)
+        return Answer(
+            question, text, not grounded.text, sources, self._model_name(),
+            {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": total, "total_ms": total},
+            {"prompt": 0, "completion": 0}, mode="extract", evidence=grounded.evidence,
+            citations=grounded.citations,
+        )  # fmt: skip
 
     def _model_name(self) -> str:
         from localgpt.models.files import resolve_llm_model
@@ -201,10 +254,14 @@ class RAG:
         return rewritten
 
 
-def _answer_stops(template_stops: Sequence[str], n_sources: int) -> list[str]:
-    """Small models drift into writing more context blocks ("\n[3] file p.2"): stop them there."""
-    labels = [f"\n[{n}] " for n in range(1, n_sources + 2)]
-    return [*template_stops, *labels, "\nContext:", "\nQuestion:"]
+def _answer_stops(template_stops: Sequence[str], sources: Sequence[Source]) -> list[str]:
+    """Small models drift into writing more context blocks ("\n[3] file p.2"): stop them there.
+
+    Only a whole block header stops generation, never a bare "[n] ": an answer may well start
+    its lines with citations. Headers with made-up labels are caught by the `SentenceGate`.
+    """
+    headers = [f"\n[{m}] {s.label}" for s in sources for m in range(1, len(sources) + 2)]
+    return [*template_stops, *headers, "\nContext:", "\nQuestion:"]
 
 
 def _clip(text: str, limit: int) -> str:

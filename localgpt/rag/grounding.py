@@ -130,17 +130,22 @@ class Grounder:
         numbers = _numbers(clean) - self._given_numbers
         holds = {n for n, found in self._numbers.items() if numbers <= found}
         cjk = is_cjk(clean)
-        best, best_score = -1, -1.0
-        for i, unit in enumerate(self.units):
-            if unit.n not in holds:
-                continue
-            score = _support(float(sims[i]), len(tokens & unit.tokens) / len(tokens), cjk)
-            if score > best_score:
-                best, best_score = i, score
+        scores = [
+            _support(float(sims[i]), len(tokens & u.tokens) / len(tokens), cjk)
+            for i, u in enumerate(self.units)
+        ]
+        ranked = sorted(range(len(self.units)), key=lambda i: -scores[i])
+        best = next((i for i in ranked if self.units[i].n in holds), -1)
+        best_score = scores[best] if best >= 0 else 0.0
         reason = self._missing_name(clean)
         if not holds:
-            missing = sorted(numbers - set().union(*self._numbers.values())) or sorted(numbers)
-            reason = f"'{missing[0]}' is in no source" if missing else "no source"
+            everywhere = set().union(*self._numbers.values())
+            closest = self._numbers.get(self.units[ranked[0]].n, set()) if ranked else set()
+            absent = sorted(numbers - everywhere)
+            if absent:
+                reason = f"'{absent[0]}' is in no source"
+            else:
+                reason = f"'{sorted(numbers - closest)[0]}' is not in the source that matches it best"
         cited = cited_numbers(s.text)
         if reason is None and cited and not set(cited) & set(self.passages):
             reason = f"cites [{cited[0]}], which was not given"
