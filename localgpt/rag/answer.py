@@ -42,6 +42,7 @@ class Source:
     chunk_id: str
     text: str
     heading: str | None = None
+    cosine: float = 0.0  # the embedder's similarity to the question, for the relevance gate
 
     @property
     def label(self) -> str:
@@ -68,7 +69,7 @@ class Answer:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sources"] = [
-            {k: v for k, v in asdict(s).items() if k != "heading"}
+            {k: v for k, v in asdict(s).items() if k not in ("heading", "cosine")}
             | ({"heading": s.heading} if s.heading else {})
             for s in self.sources
         ]
@@ -105,7 +106,8 @@ class RAG:
         """The relevance gate (`[retrieval] relevance`): refuse before the model runs."""
         from localgpt.rag.relevance import judge
 
-        return judge(question, sources, self.settings.retrieval, self.res.keyword_index)
+        cosines = [s.cosine for s in sources]
+        return judge(question, sources, self.settings.retrieval, self.res.keyword_index, cosines)
 
     def answer(
         self,
@@ -314,6 +316,7 @@ def _source(n: int, doc: Document) -> Source:
         chunk_id=str(meta.get("id", "")),
         text=doc.page_content,
         heading=meta.get("heading"),
+        cosine=float(meta.get("vector_score", 0.0)),
     )
 
 

@@ -40,97 +40,34 @@ Script = Literal["latin", "cjk", "cross"]
 
 _SPACE = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"['’]s\b")
+_COMPOUND = re.compile(r"[._'-]")
 # Question words, particles and verbs every question uses: they say how it is asked, not what
 # about. Single characters are dropped anyway (mostly particles).
-CJK_STOPWORDS = frozenset(
-    [
-        "什么",
-        "怎么",
-        "怎样",
-        "怎么样",
-        "如何",
-        "为什么",
-        "为何",
-        "哪个",
-        "哪些",
-        "哪里",
-        "哪儿",
-        "哪种",
-        "多少",
-        "多大",
-        "多久",
-        "几个",
-        "是否",
-        "能否",
-        "能不能",
-        "可不可以",
-        "可以",
-        "有没有",
-        "没有",
-        "是不是",
-        "会不会",
-        "要不要",
-        "应该",
-        "需要",
-        "支持",
-        "使用",
-        "用来",
-        "一个",
-        "一下",
-        "这个",
-        "那个",
-        "这些",
-        "那些",
-        "我们",
-        "你们",
-        "他们",
-        "它们",
-        "自己",
-        "时候",
-        "的话",
-        "之后",
-        "之前",
-        "以后",
-        "以前",
-        "里面",
-        "其中",
-        "还是",
-        "或者",
-        "以及",
-        "并且",
-        "而且",
-        "但是",
-        "如果",
-        "因为",
-        "所以",
-        "就是",
-        "直接",
-        "默认",
-        "一般",
-        "通常",
-        "请问",
-        "到底",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-    ]
+_CJK_STOPWORDS = (
+    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪个 哪些 哪里 哪儿 哪种 多少 多大 多久 几个 是否 能否 "
+    "能不能 可不可以 可以 有没有 没有 是不是 会不会 要不要 应该 需要 支持 使用 用来 一个 一下 这个 "
+    "那个 这些 那些 我们 你们 他们 它们 自己 时候 的话 之后 之前 以后 以前 里面 其中 还是 或者 "
+    "以及 并且 而且 但是 如果 因为 所以 就是 直接 默认 一般 通常 请问 到底"
 )
-
-EN_QUESTION_WORDS = frozenset(["much", "many", "tell", "know", "want", "need", "way", "happen", "happens"])
+CJK_STOPWORDS = frozenset(_CJK_STOPWORDS.split())
+_EN_QUESTION_WORDS = "much many tell know want need way happen happens"
+EN_QUESTION_WORDS = frozenset(_EN_QUESTION_WORDS.split())
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Refuse when `weight_cosine * cosine + (1 - weight_cosine) * coverage < threshold`."""
+    """Refuse when `weight_cosine * cosine + (1 - weight_cosine) * coverage < threshold`.
+
+    `coverage` is over all passages together, or with `per_passage` the best single passage's."""
 
     threshold: float
     weight_cosine: float = 0.0
+    per_passage: bool = False
 
 
 # Tuned on the tuning halves of ../shared/eval/dev and dev-zh (bench/relevance_tune.py).
 CALIBRATION: dict[Script, Calibration] = {
-    "latin": Calibration(threshold=0.35, weight_cosine=0.5),
+    "latin": Calibration(threshold=0.48, weight_cosine=0.5, per_passage=True),
     "cjk": Calibration(threshold=0.35),
     "cross": Calibration(threshold=0.05),
 }
@@ -146,6 +83,7 @@ class Passage:
 class Relevance:
     script: Script
     coverage: float  # IDF-weighted share of the question's words found in the passages
+    coverage_best: float  # the same for the best single passage
     cosine: float  # best passage's cosine
     score: float
     threshold: float
@@ -171,7 +109,11 @@ def question_terms(question: str) -> list[str]:
     from localgpt.index.keyword import tokenize
 
     latin = _POSSESSIVE.sub("", _CJK_CHAR.sub(" ", question))
-    terms: list[str] = [t for t in tokenize(latin) if len(t) > 1 and t not in EN_QUESTION_WORDS]
+    # A dotted or hyphenated name counts through its parts ("worker.backgroundclosemaxqueue" is
+    # "backgroundclosemaxqueue" under a "[worker]" heading in the documents).
+    terms: list[str] = [
+        t for t in tokenize(latin) if len(t) > 1 and t not in EN_QUESTION_WORDS and not _COMPOUND.search(t)
+    ]
     if _CJK_CHAR.search(question):
         jieba = _jieba()
         for word in jieba.lcut(question):  # type: ignore[attr-defined]
@@ -182,8 +124,9 @@ def question_terms(question: str) -> list[str]:
 
 
 def _fold(word: str) -> str:
-    """'pages' and 'page' are the same topic."""
-    return word[:-1] if word.endswith("s") and len(word) > 3 and word.isascii() else word
+    """'pages' and 'page' are the same topic ('pass' and 'status' stay)."""
+    plural = word.endswith("s") and not word.endswith(("ss", "us", "is"))
+    return word[:-1] if plural and len(word) > 3 and word.isascii() else word
 
 
 def _present(term: str, words: set[str], squashed: str) -> bool:
@@ -237,18 +180,30 @@ def assess(
     calibration = calibration or CALIBRATION
     script = script_of(question, passages)
     terms = question_terms(question)
-    words, squashed = passage_words(p.text for p in passages)
     unseen = unseen_idf(n_chunks)
     weights = {t: term_weight(t, idf, unseen) for t in terms}
-    total = sum(weights.values())
-    found = sum(w for t, w in weights.items() if _present(t, words, squashed))
-    coverage = found / total if total else 0.0
+    total = sum(weights.values()) or 1.0
+
+    def covered(texts: Iterable[str]) -> tuple[float, list[str]]:
+        words, squashed = passage_words(texts)
+        absent = [t for t in terms if not _present(t, words, squashed)]
+        return (sum(weights.values()) - sum(weights[t] for t in absent)) / total, absent
+
+    coverage, missing = covered(p.text for p in passages)
+    best = max((covered([p.text])[0] for p in passages), default=0.0)
     cosine = max((max(p.cosine, 0.0) for p in passages), default=0.0)
     cal = calibration[script]
-    score = cal.weight_cosine * cosine + (1 - cal.weight_cosine) * coverage
-    missing = sorted((t for t in terms if not _present(t, words, squashed)), key=lambda t: -weights[t])
+    lexical = best if cal.per_passage else coverage
+    score = cal.weight_cosine * cosine + (1 - cal.weight_cosine) * lexical
+    missing.sort(key=lambda t: -weights[t])
     return Relevance(
-        script, round(coverage, 4), round(cosine, 4), round(score, 4), cal.threshold, tuple(missing)
+        script,
+        round(coverage, 4),
+        round(best, 4),
+        round(cosine, 4),
+        round(score, 4),
+        cal.threshold,
+        tuple(missing),
     )
 
 
@@ -267,9 +222,9 @@ def judge(
     """The gate as configured: `relevance = "calibrated"`, or the `"legacy"` best-score threshold."""
     if settings.relevance == "legacy":
         best = max((c.score for c in chunks), default=0.0)
-        return Relevance("latin", 0.0, 0.0, round(best, 4), settings.abstain_threshold, ())
+        return Relevance("latin", 0.0, 0.0, 0.0, round(best, 4), settings.abstain_threshold, ())
     if not chunks:
-        return Relevance(script_of(question, []), 0.0, 0.0, 0.0, 1.0, tuple(question_terms(question)))
+        return Relevance(script_of(question, []), 0.0, 0.0, 0.0, 0.0, 1.0, tuple(question_terms(question)))
     index = keyword_index()
     sims = cosines if cosines is not None else [0.0] * len(chunks)
     passages = [Passage(c.text, s) for c, s in zip(chunks, sims, strict=True)]
