@@ -5,8 +5,8 @@
 Ingests ../shared/eval/dev (English) and ../shared/eval/dev-zh (Chinese, with English questions
 about Chinese documents) with the shipped defaults (reused from --work when already there),
 retrieves every question once, and computes the gate's features. Each set is split in halves by
-kind and a hash of the question id (`halves.py`); bench/data/offtopic.jsonl joins the English
-tuning half. Per script, the threshold and the cosine weight are chosen on the tuning half only:
+kind and a hash of the question id (`halves.py`); bench/data/offtopic.jsonl (English and
+Chinese) joins both tuning halves. Per script, the threshold and the cosine weight are chosen on the tuning half only:
 the most unanswerable questions refused while at most `--max-refused` of the answerable ones are.
 The held-out halves are then reported for the old gate (mean of cosine and coverage, 0.35) and
 the new one. Writes bench/results/relevance.json.
@@ -87,7 +87,8 @@ def rates(rows: list[dict[str, Any]], refused: Any) -> dict[str, Any]:
 def calibrate(rows: list[dict[str, Any]], max_refused: float) -> dict[str, Any]:
     """The most refusals of unanswerable questions with at most `max_refused` answerable refused.
 
-    Ties go to the lowest threshold, then the smallest cosine weight: lenient, and simple."""
+    Ties go to the lowest threshold, then the smallest cosine weight, then the union of passages:
+    lenient, and simple. The threshold is then moved to the middle of the gap."""
     best: tuple[float, float, float, float, bool] | None = None
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
@@ -103,7 +104,14 @@ def calibrate(rows: list[dict[str, Any]], max_refused: float) -> dict[str, Any]:
                 if best is None or key > (best[0], -best[1], -best[2], -best[4]):
                     best = (recall, t, weight, wrong, per_passage)
     assert best is not None
-    return {"threshold": best[1], "weight_cosine": best[2], "per_passage": best[4],
+    # The threshold goes in the middle of the gap it found, not at its edge: other sets judge it.
+    t, weight, per_passage = best[1], best[2], best[4]
+    below = max(
+        (score(r, weight, per_passage) for r in una if score(r, weight, per_passage) < t), default=0.0
+    )
+    above = min((score(r, weight, per_passage) for r in ans if score(r, weight, per_passage) >= t), default=t)
+    middle = round((below + above) / 2, 2) if below < t <= above else t
+    return {"threshold": middle, "weight_cosine": best[2], "per_passage": best[4],
             "tune_recall": round(best[0], 4), "tune_wrongly_refused": round(best[3], 4),
             "tune_answerable": len(ans), "tune_unanswerable": len(una)}  # fmt: skip
 
@@ -129,8 +137,7 @@ def main() -> int:
         data.mkdir(parents=True, exist_ok=True)
         ingest(data, folder / "corpus")
         qs = load_questions(folder / "questions.jsonl")
-        if name == "en":
-            qs += load_questions(OFFTOPIC)
+        qs += load_questions(OFFTOPIC)  # off-topic in English and Chinese, against each corpus
         log(f"{name}: features for {len(qs)} questions")
         rows[name] = features(data, qs)
         held = holdout_ids((q.id, q.kind) for q in qs if q.kind != "offtopic")

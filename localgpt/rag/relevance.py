@@ -68,8 +68,8 @@ class Calibration:
 # Tuned on the tuning halves of ../shared/eval/dev and dev-zh (bench/relevance_tune.py).
 CALIBRATION: dict[Script, Calibration] = {
     "latin": Calibration(threshold=0.48, weight_cosine=0.5, per_passage=True),
-    "cjk": Calibration(threshold=0.35),
-    "cross": Calibration(threshold=0.05),
+    "cjk": Calibration(threshold=0.14),
+    "cross": Calibration(threshold=0.29, weight_cosine=0.5, per_passage=True),
 }
 
 
@@ -148,10 +148,11 @@ def term_weight(term: str, idf: Callable[[str], float], unseen: float) -> float:
     weight = idf(term)
     if weight > 0:
         return weight
-    if _CJK_CHAR.search(term) and len(term) > 2:
+    if _CJK_CHAR.search(term):
+        # jieba cuts colloquial questions into fragments no text uses ("完发" of "改完发回来"):
+        # a Chinese word the collection doesn't know says nothing either way.
         grams = [idf(term[i : i + 2]) for i in range(len(term) - 1)]
-        if all(g > 0 for g in grams):
-            return sum(grams) / len(grams)
+        return sum(grams) / len(grams) if grams and all(g > 0 for g in grams) else 0.0
     return unseen
 
 
@@ -162,11 +163,11 @@ def unseen_idf(n_chunks: int) -> float:
 
 
 def script_of(question: str, passages: Sequence[Passage]) -> Script:
+    """'cross' when any passage is in another script than the question: its words can't match."""
     asked_cjk = is_cjk(question)
-    text = " ".join(p.text for p in passages[:3])
-    if not text.strip() or asked_cjk == is_cjk(text):
-        return "cjk" if asked_cjk else "latin"
-    return "cross"
+    if any(is_cjk(p.text) != asked_cjk for p in passages if p.text.strip()):
+        return "cross"
+    return "cjk" if asked_cjk else "latin"
 
 
 def assess(
