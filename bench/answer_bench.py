@@ -64,12 +64,12 @@ ROWS = [
         {"LOCALGPT_RETRIEVAL__RELEVANCE": "legacy", "LOCALGPT_ANSWER__MODE": "generate",
          "LOCALGPT_ANSWER__UNSUPPORTED": "keep"}),
     Row("defaults", "defaults (auto: SmolLM2 extracts)", {}),
-    Row("smollm2-extract", "SmolLM2-135M, extract", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "extract"}),
+    Row("qwen1.5b", "Qwen2.5-Coder-1.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
+        "qwen1.5b", sampled=True),
     Row("smollm2-generate", "SmolLM2-135M, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"}),
     Row("qwen0.5b", "Qwen2.5-Coder-0.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
         "qwen0.5b"),
-    Row("qwen1.5b", "Qwen2.5-Coder-1.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
-        "qwen1.5b", sampled=True),
+    Row("smollm2-extract", "SmolLM2-135M, extract", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "extract"}),
 ]  # fmt: skip
 
 
@@ -155,19 +155,24 @@ def main() -> int:
     started, load_before = time.perf_counter(), loadavg()
     results: dict[str, Any] = {"sets": {}}
     with scratch("answers", keep=args.keep) as tmp:
+        data: dict[str, Path] = {}
         for lang, folder in SETS.items():
-            data = (args.data_root or tmp) / lang
+            data[lang] = (args.data_root or tmp) / lang
             (tmp / lang).mkdir(parents=True, exist_ok=True)
-            log(f"{lang}: ingesting {EVAL / folder / 'corpus'} into {data}")
-            argv = localgpt(data, "ingest", EVAL / folder / "corpus", "--quiet", "--json")
+            log(f"{lang}: ingesting {EVAL / folder / 'corpus'} into {data[lang]}")
+            argv = localgpt(data[lang], "ingest", EVAL / folder / "corpus", "--quiet", "--json")
             ingest = run_process(argv, cwd=REPO)  # with --data-root, an up-to-date index is kept
             ingest.check((0, 6))  # 6: some files skipped, reported in the JSON
             got = ingest.json()
-            out: dict[str, Any] = {"ingest": {"wall_s": round(ingest.wall_s, 1), "files": got["files_total"],
-                                              "chunks": got["chunks_total"]}, "rows": {}}  # fmt: skip
-            results["sets"][lang] = out
-            source = EVAL / folder / "questions.jsonl"
-            for r in rows:
+            results["sets"][lang] = {
+                "ingest": {"wall_s": round(ingest.wall_s, 1), "files": got["files_total"],
+                           "chunks": got["chunks_total"]},
+                "rows": {},
+            }  # fmt: skip
+        # Row by row, both sets each: a run cut short still has whole rows.
+        for r in rows:
+            for lang, folder in SETS.items():
+                source = EVAL / folder / "questions.jsonl"
                 sample = 6 if args.quick else args.sample_slow if r.sampled else args.sample
                 if r.sampled and args.sample:
                     sample = min(args.sample, args.sample_slow)
@@ -176,9 +181,10 @@ def main() -> int:
                                  "LOCALGPT_LLM__TEMPERATURE": "0"})  # fmt: skip
                 model = args.models_dir / MODEL_FILES[r.model] if r.model else None
                 log(f"{lang}: {r.name} on {sum(1 for _ in questions.open())} questions")
-                report = run_eval(data, questions, tmp / lang / f"{r.name}.details.jsonl", env, model)
+                details = tmp / lang / f"{r.name}.details.jsonl"
+                report = run_eval(data[lang], questions, details, env, model)
                 report["env"] = env
-                out["rows"][r.name] = report
+                results["sets"][lang]["rows"][r.name] = report
                 log(f"  {json.dumps(figures(report))}  {report['wall_s']} s")
                 write_result("answers", args.quick, {}, results, summarize(results), started, load_before,
                              partial=True)  # fmt: skip

@@ -6,8 +6,9 @@ Ingests ../shared/eval/dev (English) and ../shared/eval/dev-zh (Chinese, with En
 about Chinese documents) with the shipped defaults (reused from --work when already there),
 retrieves every question once, and computes the gate's features. Each set is split in halves by
 kind and a hash of the question id (`halves.py`); bench/data/offtopic.jsonl (English and
-Chinese) joins both tuning halves. Per script, the threshold and the cosine weight are chosen on the tuning half only:
-the most unanswerable questions refused while at most `--max-refused` of the answerable ones are.
+Chinese) joins both tuning halves. Per script, the threshold and the cosine weight are chosen on
+the tuning half only: the most unanswerable questions refused while at most `--max-refused` of
+the answerable ones are.
 The held-out halves are then reported for the old gate (mean of cosine and coverage, 0.35) and
 the new one. Writes bench/results/relevance.json.
 """
