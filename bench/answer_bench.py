@@ -64,11 +64,11 @@ ROWS = [
         {"LOCALGPT_RETRIEVAL__RELEVANCE": "legacy", "LOCALGPT_ANSWER__MODE": "generate",
          "LOCALGPT_ANSWER__UNSUPPORTED": "keep"}),
     Row("defaults", "defaults (auto: SmolLM2 extracts)", {}),
-    Row("qwen1.5b", "Qwen2.5-Coder-1.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
-        "qwen1.5b", sampled=True),
     Row("smollm2-generate", "SmolLM2-135M, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"}),
     Row("qwen0.5b", "Qwen2.5-Coder-0.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
         "qwen0.5b"),
+    Row("qwen1.5b", "Qwen2.5-Coder-1.5B, generate", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "generate"},
+        "qwen1.5b", sampled=True),
     Row("smollm2-extract", "SmolLM2-135M, extract", {**NEW_GATES, "LOCALGPT_ANSWER__MODE": "extract"}),
 ]  # fmt: skip
 

@@ -68,7 +68,7 @@ class Calibration:
 # Tuned on the tuning halves of ../shared/eval/dev and dev-zh (bench/relevance_tune.py).
 CALIBRATION: dict[Script, Calibration] = {
     "latin": Calibration(threshold=0.48, weight_cosine=0.5, per_passage=True),
-    "cjk": Calibration(threshold=0.14),
+    "cjk": Calibration(threshold=0.09),
     "cross": Calibration(threshold=0.29, weight_cosine=0.5, per_passage=True),
 }
 
@@ -101,6 +101,7 @@ def _jieba() -> object:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # it logs "Building prefix dict" on first use
+    jieba.initialize()  # loads the dictionary that get_FREQ reads
     return jieba
 
 
@@ -149,10 +150,12 @@ def term_weight(term: str, idf: Callable[[str], float], unseen: float) -> float:
     if weight > 0:
         return weight
     if _CJK_CHAR.search(term):
-        # jieba cuts colloquial questions into fragments no text uses ("完发" of "改完发回来"):
-        # a Chinese word the collection doesn't know says nothing either way.
         grams = [idf(term[i : i + 2]) for i in range(len(term) - 1)]
-        return sum(grams) / len(grams) if grams and all(g > 0 for g in grams) else 0.0
+        if grams and all(g > 0 for g in grams):
+            return sum(grams) / len(grams)
+        # A real word the collection never uses (蓝牙) is a strong sign; a fragment jieba guessed
+        # from a colloquial question ("完发" of "改完发回来") is in no dictionary and says nothing.
+        return unseen if _jieba().get_FREQ(term) else 0.0  # type: ignore[attr-defined]
     return unseen
 
 
