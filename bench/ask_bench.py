@@ -131,7 +131,8 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
     def via_localgpt() -> tuple[list[float], str]:
         stamps: list[float] = []
         done = llm.stream(
-            tokens,
+            GEN_MESSAGES,
+            rendered.prompt,
             stop,
             GEN_MAX_TOKENS,
             on_token=lambda _: stamps.append(time.perf_counter()),

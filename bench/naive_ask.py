@@ -37,12 +37,12 @@ import textual.app  # noqa: E402, F401
 import torch  # noqa: E402, F401
 from chromadb.config import Settings as ChromaSettings  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
+from langchain_core.documents import Document  # noqa: E402
 from langchain_huggingface import HuggingFaceEmbeddings  # noqa: E402
 
 from localgpt.models.files import resolve_embedder  # noqa: E402
-from localgpt.rag.prompt import SYSTEM_PROMPT, ContextChunk, build_messages  # noqa: E402
+from localgpt.rag.prompt import SYSTEM_PROMPT, build_messages  # noqa: E402
 from localgpt.settings.config import load_settings  # noqa: E402
-from localgpt.settings.display import shown  # noqa: E402
 
 
 def main() -> int:
@@ -57,11 +57,7 @@ def main() -> int:
         client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True),
     )
     docs = store.similarity_search(question, k=settings.retrieval.k)
-    chunks = []
-    for doc in docs:
-        page = doc.metadata.get("page")
-        label = shown(str(doc.metadata.get("source", ""))) + (f" p.{page}" if page else "")
-        chunks.append(ContextChunk(label, doc.page_content, 0.0))
+    chunks = [Document(page_content=d.page_content, metadata={**d.metadata, "score": 0.0}) for d in docs]
     messages = build_messages(question, chunks, list(range(len(chunks))), [], SYSTEM_PROMPT)
     gpu = bool(llama_cpp.llama_supports_gpu_offload()) and llm_cfg.n_gpu_layers != 0
     llm = llama_cpp.Llama(

@@ -106,11 +106,14 @@ def classic_splitter() -> Any:
 
 def evaluate(questions: list[Any], store: Any, keyword: Any, embedder: Any, retrieval: Any) -> list[Any]:
     from localgpt.evaluation.metrics import Result, Retrieved
-    from localgpt.rag.retrieval import search
+    from localgpt.rag.retrieval import HybridRetriever
 
     results = []
     for q in questions:
-        docs = search(q.question, store, embedder, lambda: keyword, retrieval, retrieval.k)
+        docs = HybridRetriever(
+            store=store, embedder=embedder, keyword=keyword, settings=retrieval,
+            collection_size=store.count(), k=retrieval.k,
+        ).invoke(q.question)  # fmt: skip
         retrieved = [
             Retrieved(
                 str(d.metadata.get("source")), d.metadata.get("page"), d.page_content, d.metadata["score"]

@@ -14,19 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ingest.names import index_name
 from ingest.plan import Plan, Work, make_plan
-from ingest.scan import scan
+from ingest.scan import SPECIAL_REASON, WalkRules, scan
 from ingest.worker import Failed, Parsed, ParseWorker
 from localgpt.errors import ExitCode
 from localgpt.index.chunk_ids import chunk_id
 from localgpt.index.manifest import FileRecord
+from localgpt.settings.display import shown
 
 if TYPE_CHECKING:
     from localgpt.index.store import Store
     from localgpt.rag.resources import Resources
 
 # Reasons that mean "not a document" rather than "a document we failed to read".
-IGNORED_REASONS = ("binary file",)
+IGNORED_REASONS = ("binary file", SPECIAL_REASON)
 # Chunks embedded together: across small files, so batches are full and length-sorted.
 EMBED_WINDOW = 256
 
@@ -117,13 +119,16 @@ class Ingestor:
 
     def plan(self, roots: Sequence[Path]) -> tuple[Plan, list[tuple[str, str]]]:
         cfg = self.settings.ingest
-        scanned = scan(
-            roots,
+        paths = self.settings.paths
+        rules = WalkRules(
             exclude=cfg.exclude,
             max_bytes=int(cfg.max_file_mb * 1_048_576),
             follow_symlinks=cfg.follow_symlinks,
+            follow_external_symlinks=cfg.follow_external_symlinks,
+            protected=(paths.data_dir, paths.models_dir),
         )
-        top = [Path(p).absolute() for p in roots]
+        scanned = scan(roots, rules=rules)
+        top = [Path(index_name(str(Path(p).absolute()))) for p in roots]
         plan = make_plan(scanned.files, self.manifest.all(), top)
         return plan, scanned.refused + plan.unreadable
 
@@ -131,7 +136,7 @@ class Ingestor:
         start = time.monotonic()
         summary = Summary(
             self.settings.store.collection,
-            [str(Path(r).absolute()) for r in roots],
+            [index_name(str(Path(r).absolute())) for r in roots],
             dry_run=dry_run,
         )
         if not dry_run:
@@ -271,7 +276,7 @@ class Ingestor:
         self.manifest.remove([old.path])
         if copied:
             summary.moved.append((old.path, new.info.path))
-            self.reporter.file_done(new.info.path, f"moved from {old.path}", len(old.chunk_ids))
+            self.reporter.file_done(new.info.path, f"moved from {shown(old.path)}", len(old.chunk_ids))
         else:
             summary.removed.append(old.path)
         return copied

@@ -9,15 +9,10 @@ from pathlib import Path
 from ingest.scan import FileInfo
 from localgpt.index.manifest import FileRecord
 
-HASH_BLOCK = 1 << 20
-
 
 def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ def make_plan(
             plan.unchanged.append(info.path)  # a stat is all an unchanged file costs
             continue
         try:
-            sha = sha256_file(info.path)
+            sha = sha256_file(info.open_path)
         except OSError as exc:
             plan.unreadable.append((info.path, (exc.strerror or "unreadable").lower()))
             continue

@@ -89,7 +89,10 @@ class RichReporter(PlainReporter):
     def file_skipped(self, path: str, reason: str) -> None:
         if self.task is not None and not reason.startswith("binary file"):
             self.progress.advance(self.task)
-        self.console.print(f"[yellow]skipped[/] {shown(path)}: {reason}", highlight=False)
+        from rich.markup import escape
+
+        # A name like "[red]x" must print as itself, not as markup.
+        self.console.print(f"[yellow]skipped[/] {escape(shown(path))}: {escape(reason)}", highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

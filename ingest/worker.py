@@ -78,7 +78,10 @@ def _child(
             current.value = index
             started.value = time.monotonic()
         try:
-            docs = load_file(Path(work.info.path))
+            docs = load_file(Path(work.info.open_path))
+            if work.info.fs_path:  # a name that is not UTF-8: indexed under its escaped form
+                for doc in docs:
+                    doc.metadata["source"] = work.info.path
             chunks = splitter.split(docs, work.sha256)
             if not chunks:
                 raise LoaderError("no text")

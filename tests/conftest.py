@@ -116,3 +116,11 @@ def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder_cache: P
     )
     assert proc.returncode == 0, proc.stderr
     return data
+
+
+@pytest.fixture(scope="session")
+def examples_index(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """examples/docs indexed in place, once per session. Read it, or copy it (`copy_index`) to change it."""
+    from tests.helpers import build_index
+
+    return build_index(tmp_path_factory.mktemp("examples-index"), embedder_cache, EXAMPLES)

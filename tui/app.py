@@ -20,10 +20,11 @@ from textual.widgets import Input
 
 from localgpt.errors import LocalGPTError, NoIndexError
 from localgpt.rag.answer import RAG, ChatSession
+from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
 from localgpt.settings.layout import DataDir
 from tui.chats import Chat, ChatStore, Turn
-from tui.collections import CollectionResources, list_collections
+from tui.collections import list_collections
 from tui.external import ViewTarget, command, prepare, program
 from tui.messages import (
     AnswerDone,
@@ -49,7 +50,7 @@ from tui.widgets.sources import SourceList
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
-    from localgpt.rag.answer import Source
+    from localgpt.rag.sources import Source
     from localgpt.settings.config import Settings
 
 
@@ -60,7 +61,7 @@ class LocalGPTApp(App[None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        # The first Resources loads the models; other collections borrow them (CollectionResources).
+        # The first Resources loads the models; other collections borrow them (Resources.for_collection).
         self.models = Resources(settings)
         self.resources: Resources = self.models
         self.rag = RAG(self.resources)
@@ -90,14 +91,17 @@ class LocalGPTApp(App[None]):
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
         self.post_message(self._count(resources))
         try:
-            llm = resources.llm
+            if answer_mode(resources.settings) == "extract":  # answers quote the sources: no LLM
+                self.post_message(ModelReady("quotes (no LLM)", 0, []))
+            else:
+                llm = resources.llm
+                self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         except LocalGPTError as exc:
             self.post_message(ModelFailed(str(exc)))
             return
         except Exception as exc:
             self.post_message(ModelFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ModelReady(llm.name, llm.report.gpu_layers, list(llm.report.notes)))
         try:
             # The first question would otherwise pay for loading these (seconds on a laptop).
             resources.embedder.embed_query("warm up")
@@ -250,7 +254,7 @@ class LocalGPTApp(App[None]):
         sources = view.record.sources
         n = self.main.conversation.turns.index(view) + 1
         title = f"Sources of answer {n}" if sources else f"Answer {n}: no sources"
-        self.main.sources.show(sources, title)
+        self.main.sources.show(sources, title, view.record.evidence)
 
     @on(TurnView.Selected)
     def _turn_clicked(self, event: TurnView.Selected) -> None:
@@ -371,7 +375,7 @@ class LocalGPTApp(App[None]):
         self.notify(f"Collection '{name}'.")
 
     def _use_collection(self, name: str) -> None:
-        self.resources = CollectionResources(self.models, name)
+        self.resources = self.models.for_collection(name)
         self.rag = RAG(self.resources)
         status = self.main.status
         status.collection = name
@@ -391,7 +395,9 @@ class LocalGPTApp(App[None]):
 
     def on_preview_source(self, message: PreviewSource) -> None:
         resources, source = self.resources, message.source
-        self.push_screen(SourcePreview(source, lambda: surrounding(resources.store(), source)))
+        self.push_screen(
+            SourcePreview(source, lambda: surrounding(resources.store(), source), message.quotes)
+        )
 
     def on_open_source(self, message: OpenSource) -> None:
         self._prepare_view(message.source, message.kind)

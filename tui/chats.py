@@ -6,15 +6,16 @@ A chat keeps each turn's sources too, so a reopened chat shows its evidence with
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localgpt.rag.answer import Answer, Source
+from localgpt.rag.answer import Answer
+from localgpt.rag.evidence import Citation, Evidence
+from localgpt.rag.sources import Source
+from localgpt.settings.atomic import write_atomically
 
 FORMAT_VERSION = 1
 TITLE_CHARS = 60
@@ -29,6 +30,8 @@ class Turn:
     abstained: bool = False
     cancelled: bool = False
     model: str = ""
+    evidence: list[Evidence] = field(default_factory=list)  # the quotes behind the answer
+    citations: list[Citation] = field(default_factory=list)  # one per sentence shown
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Turn:
@@ -40,6 +43,8 @@ class Turn:
             abstained=answer.abstained,
             cancelled=answer.cancelled,
             model=answer.model,
+            evidence=list(answer.evidence),
+            citations=list(answer.citations),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,8 +55,11 @@ class Turn:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
         sources = [Source(**s) for s in data.get("sources", [])]
-        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "sources"}
-        return cls(**fields, sources=sources)
+        evidence = [Evidence(**e) for e in data.get("evidence", [])]
+        citations = [Citation(**c) for c in data.get("citations", [])]
+        nested = ("sources", "evidence", "citations")
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in nested}
+        return cls(**fields, sources=sources, evidence=evidence, citations=citations)
 
 
 @dataclass
@@ -115,16 +123,8 @@ class ChatStore:
 
     def save(self, chat: Chat) -> Path:
         """Write atomically: a crash mid-save leaves the previous version, never half a file."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(chat.id)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(chat.as_dict(), fh, ensure_ascii=False, indent=1)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, json.dumps(chat.as_dict(), ensure_ascii=False, indent=1))
         return target
 
     def load(self, chat_id: str) -> Chat:

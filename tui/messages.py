@@ -6,13 +6,15 @@ handler, running on the app's event loop, updates the screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from ingest.pipeline import Summary
-    from localgpt.rag.answer import Answer, Source
+    from localgpt.rag.answer import Answer
+    from localgpt.rag.sources import Source
 
 
 class ModelReady(Message):
@@ -106,6 +108,9 @@ class OpenSource(Message):
 
 
 class PreviewSource(Message):
-    def __init__(self, source: Source) -> None:
+    """Preview a source; `quotes` are (start, end) spans of its text to highlight (the evidence)."""
+
+    def __init__(self, source: Source, quotes: Sequence[tuple[int, int]] = ()) -> None:
         super().__init__()
         self.source = source
+        self.quotes = list(quotes)

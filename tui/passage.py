@@ -13,7 +13,7 @@ from localgpt.index.chunk_ids import chunk_id
 
 if TYPE_CHECKING:
     from localgpt.index.store import Store
-    from localgpt.rag.answer import Source
+    from localgpt.rag.sources import Source
 
 # Shorter shared runs than this are coincidence, not the splitter's overlap.
 MIN_OVERLAP = 12

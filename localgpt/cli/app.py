@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import click
 
 from localgpt.errors import ExitCode, LocalGPTError
 from localgpt.offline import enforce_offline
+from localgpt.settings.display import printable
 
 
 @dataclass
@@ -29,7 +31,20 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ClosedPipe(Exception):
+    """stdout's reader went away (`localgpt sources | head -1`). Not an OSError, so that click
+    does not turn it into its own exit code 1."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise ClosedPipe() from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file to use.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Override [paths] data_dir.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
@@ -85,24 +100,40 @@ def run(group: click.Group, argv: Sequence[str]) -> int:
             return ExitCode.INTERRUPTED
         if debug:
             raise
-        click.echo(f"localgpt: error: {exc}", err=True)
+        # Messages quote paths and input as given: escaped, like every name shown to people.
+        click.echo(f"localgpt: error: {printable(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("localgpt: interrupted", err=True)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        # A closed pipe (`localgpt ask ... | head -1`) is the reader's choice, not an error.
-        sys.stderr.close()
-        return ExitCode.OK
+    except (ClosedPipe, BrokenPipeError):
+        return _closed_pipe()
     except Exception as exc:
         if _caused_by_interrupt(exc):
             click.echo("localgpt: interrupted", err=True)
             return ExitCode.INTERRUPTED
         if debug:
             raise
-        click.echo(f"localgpt: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        message = printable(f"{type(exc).__name__}: {exc}")
+        click.echo(f"localgpt: internal error: {message} (rerun with --debug)", err=True)
         return ExitCode.INTERNAL
+    try:
+        sys.stdout.flush()  # the last buffered output can meet the closed pipe too
+    except BrokenPipeError:
+        return _closed_pipe()
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _closed_pipe() -> int:
+    """A closed pipe is the reader's choice, not an error: exit 0, quietly.
+
+    stdout is pointed at /dev/null (as the Python docs on SIGPIPE advise) so that the flush at
+    interpreter exit cannot fail again and print "Exception ignored".
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return ExitCode.OK
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from localgpt.cli.app import AppContext, cli, pass_app
+from localgpt.cli.questions import decode_question, error_payload, from_argument
 from localgpt.errors import ExitCode, LocalGPTError, UsageError
 
 
@@ -37,7 +38,8 @@ def ask_command(
 
     The answer streams to stdout; the sources and the quotes that back the answer follow on
     stderr. Exit codes: 0 answered,
-    3 not found in the documents, 4 no index, 5 model missing, 2 bad config, 130 interrupted.
+    3 not found in the documents, 4 no index, 5 model missing, 2 bad config or question,
+    130 interrupted. With --json, a failed question also prints an error object on stdout.
     """
     from localgpt.rag.answer import RAG
     from localgpt.rag.resources import Resources
@@ -49,15 +51,16 @@ def ask_command(
         if question not in (None, "-"):
             raise UsageError("--batch reads questions from stdin; give no QUESTION")
         return _batch(rag, source_glob)
-    if question in (None, "-"):
-        question = sys.stdin.read()
-    question = (question or "").strip()
-    if not question:
-        raise UsageError("empty question: pass QUESTION, or '-' to read it from stdin")
+    raw = sys.stdin.buffer.read() if question in (None, "-") else from_argument(question)
     if as_json:
-        answer = rag.answer(question, source_glob=source_glob)
+        try:
+            answer = rag.answer(decode_question(raw, settings.llm.n_ctx), source_glob=source_glob)
+        except LocalGPTError as exc:
+            click.echo(json.dumps(error_payload(raw, exc), ensure_ascii=False))
+            raise  # and the one line on stderr, with its exit code
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
     else:
+        question = decode_question(raw, settings.llm.n_ctx)
         answer = rag.answer(question, source_glob=source_glob, on_token=_write)
         sys.stdout.write("\n")
         sys.stdout.flush()
@@ -97,16 +100,23 @@ def _write(piece: str) -> None:
 
 def _batch(rag: Any, source_glob: str | None) -> int:
     """One JSON line per question; the models load once. A failing question gets an error line."""
-    for line in sys.stdin:
-        question = line.strip()
-        if not question:
+    n_ctx = rag.res.settings.llm.n_ctx
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        try:
+            question = decode_question(line, n_ctx)
+        except UsageError as exc:  # this line's fault only: the batch goes on
+            click.echo(json.dumps(error_payload(line, exc), ensure_ascii=False))
             continue
         try:
             payload = rag.answer(question, source_glob=source_glob).as_dict()
+        except UsageError as exc:  # e.g. too long for the context window: this line only
+            payload = error_payload(line, exc)
         except LocalGPTError as exc:
             if exc.exit_code in (ExitCode.NO_INDEX, ExitCode.MODEL, ExitCode.CONFIG):
                 raise  # every later line would fail the same way
-            payload = {"question": question, "error": str(exc), "exit_code": int(exc.exit_code)}
+            payload = error_payload(line, exc)
         click.echo(json.dumps(payload, ensure_ascii=False))
         sys.stdout.flush()
     _load_notes(rag)

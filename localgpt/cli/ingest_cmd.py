@@ -24,6 +24,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.option("--rebuild", is_flag=True, help="Drop the collection first and re-embed everything.")
 @click.option("--wait", "wait_s", type=float, default=0.0, help="Wait this long for another ingest.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--follow-external-symlinks",
+    is_flag=True,
+    default=None,
+    help="Also follow symlinks that point outside the folder ([ingest] follow_external_symlinks).",
+)
 @json_option
 @pass_app
 def ingest_command(
@@ -34,6 +40,7 @@ def ingest_command(
     rebuild: bool,
     wait_s: float,
     quiet: bool,
+    follow_external_symlinks: bool | None,
     as_json: bool,
 ) -> int:
     """Index files and folders, or bring the index up to date with them.
@@ -42,15 +49,16 @@ def ingest_command(
     re-pointed without re-embedding. Exit codes: 0 all ingested, 6 some files skipped,
     7 nothing could be ingested.
     """
-    from ingest.lock import IngestLock
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter, RichReporter, print_summary
+    from localgpt.index.locks import IngestLock
     from localgpt.rag.resources import Resources
 
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]}")
-    settings = app.load(**{"store.collection": collection}).settings
+    flags = {"store.collection": collection, "ingest.follow_external_symlinks": follow_external_symlinks}
+    settings = app.load(**flags).settings
     res = Resources(settings)
     rich = sys.stderr.isatty() and not as_json and not quiet
     reporter = RichReporter() if rich else PlainReporter(quiet=quiet or as_json)
@@ -79,7 +87,6 @@ def _drop(res: object) -> None:
     import shutil
 
     from localgpt.errors import CorruptIndexError
-    from localgpt.index.keyword import keyword_dir
     from localgpt.index.manifest import set_aside as set_manifest_aside
     from localgpt.index.store import chroma_dir, drop_collection
     from localgpt.index.store import set_aside as set_store_aside
@@ -113,7 +120,7 @@ def _drop(res: object) -> None:
         shutil.rmtree(DataDir(res.data_dir).keyword_root, ignore_errors=True)
     else:
         rows.drop_collection()
-        shutil.rmtree(keyword_dir(res.data_dir, settings.store.collection), ignore_errors=True)
+        shutil.rmtree(DataDir(res.data_dir).keyword(settings.store.collection), ignore_errors=True)
 
 
 @cli.command("sources")
@@ -158,7 +165,8 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 @pass_app
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
-    from ingest.lock import IngestLock
+    from ingest.names import index_name
+    from localgpt.index.locks import IngestLock
     from localgpt.rag.resources import Resources
     from localgpt.settings.display import shown
 
@@ -167,7 +175,7 @@ def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | N
     with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s):
         targets = {}
         for path in paths:
-            targets.update(res.manifest.under(os.path.abspath(path)))
+            targets.update(res.manifest.under(index_name(os.path.abspath(path))))
         if not targets:
             raise UsageError(f"nothing indexed under {paths[0]}")
         store = res.store()

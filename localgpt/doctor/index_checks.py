@@ -7,7 +7,6 @@ there is no index yet. A damaged manifest or Chroma folder becomes a failed chec
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -15,31 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt.doctor.report import REBUILD_FIX, Check
 from localgpt.errors import ExitCode
+from localgpt.index.locks import ingest_running
 from localgpt.models.files import embedder_dimension
 from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
-
-
-def _ingest_running(settings: Settings) -> bool:
-    lock = DataDir(settings.paths.data_dir).ingest_lock(settings.store.collection)
-    if not lock.is_file():
-        return False
-    try:
-        import fcntl
-
-        fd = os.open(lock, os.O_RDONLY)
-    except (ImportError, OSError):
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
 
 
 def _manifest_ids(settings: Settings) -> tuple[dict[str, list[str]], int, list[str]]:
@@ -144,7 +124,7 @@ def check_index(settings: Settings) -> Iterator[Check]:
         "missing": len(missing),
         "orphans": len(orphans),
     }
-    busy = _ingest_running(settings)
+    busy = ingest_running(settings.paths.data_dir, settings.store.collection)
     if not missing and not orphans:
         yield Check(
             "index",

@@ -11,6 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
+from localgpt.errors import StorageError
+from localgpt.settings.disk import write_problem
+
 QUANT_FILE = "model_qint8_{arch}.onnx"
 
 
@@ -67,8 +70,11 @@ def ensure_export(source: str, name: str, backend: str, cache_dir: Path) -> Path
             export_dynamic_quantized_onnx_model(
                 model, quantization_config=quant_arch(), model_name_or_path=str(staging), push_to_hub=False
             )
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # a full disk must not leave a half export behind
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # a half-written export is never left behind
+        problem = write_problem(cache_dir, exc) if isinstance(exc, Exception) else None
+        if problem:  # a full or read-only disk: exit 10, not "model missing"
+            raise StorageError(f"cannot cache the embedder export: {problem}") from exc
         raise
     # An atomic swap: a concurrent process sees either no folder or a complete one.
     backup = cache_dir / f".{name}-onnx.old.{os.getpid()}"

@@ -16,7 +16,7 @@ import numpy as np
 
 from localgpt.embed.base import Embedder, UnsupportedModel
 from localgpt.embed.export import ensure_export, onnx_file
-from localgpt.errors import ModelError
+from localgpt.errors import LocalGPTError, ModelError
 
 if TYPE_CHECKING:
     from localgpt.settings.config import EmbeddingsSettings
@@ -38,7 +38,7 @@ class OnnxEmbedder(Embedder):
             self._encoder = OnnxEncoder(
                 folder, onnx_file(settings.backend), int(config.get("max_seq_length") or 256)
             )
-        except UnsupportedModel:
+        except (UnsupportedModel, LocalGPTError):
             raise
         except (OSError, ValueError) as exc:
             raise UnsupportedModel(str(exc)) from exc

@@ -15,7 +15,7 @@ import numpy as np
 
 from localgpt.embed.base import Embedder
 from localgpt.embed.export import ensure_export, onnx_file
-from localgpt.errors import ModelError
+from localgpt.errors import LocalGPTError, ModelError
 
 if TYPE_CHECKING:
     from localgpt.settings.config import EmbeddingsSettings
@@ -37,7 +37,7 @@ class SentenceTransformersEmbedder(Embedder):
                 model = SentenceTransformer(
                     str(folder), backend="onnx", model_kwargs=kwargs, device="cpu", local_files_only=True
                 )
-        except ModelError:
+        except LocalGPTError:
             raise
         except Exception as exc:
             raise ModelError(

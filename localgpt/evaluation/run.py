@@ -19,15 +19,17 @@ def evaluate(
 ) -> list[Result]:
     from localgpt.rag.answer import RAG
     from localgpt.rag.resources import Resources
+    from localgpt.rag.sources import Source
 
     rag = RAG(Resources(settings))
     results = []
     for n, q in enumerate(questions, 1):
         started = time.perf_counter()
-        sources = rag.retrieve(q.question)
+        docs = rag.documents(q.question)
         retrieval_ms = (time.perf_counter() - started) * 1000
+        sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]
         retrieved = [Retrieved(s.source, s.page, s.text, s.score) for s in sources]
-        refused = not rag.relevance(q.question, sources).relevant
+        refused = not rag.relevance(q.question, docs).relevant
         result = Result(q, retrieved, abstained=refused, retrieval_ms=retrieval_ms)
         if not retrieval_only:
             answer = rag.answer(q.question)

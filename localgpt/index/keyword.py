@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import shutil
 import uuid
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from localgpt.settings.layout import DataDir
+from localgpt.settings.atomic import write_atomically
 
 _WORD = re.compile(r"[^\W_]+(?:[._'-][^\W_]+)*|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
@@ -168,9 +167,7 @@ class KeywordIndex:
             self._bm25.save(str(tmp), show_progress=False)
             (tmp / META_FILE).write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
             tmp.rename(folder / version)
-            pointer = folder / f".{CURRENT}-{version}"
-            pointer.write_text(version)
-            os.replace(pointer, folder / CURRENT)
+            write_atomically(folder / CURRENT, version)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         # Older versions go; one that another process is reading just makes its load give None.
@@ -198,9 +195,6 @@ class KeywordIndex:
         except Exception:  # a cache: anything wrong with it means "rebuild"
             return None
 
-    def idf(self, token: str) -> float:
-        return self._idf.get(token, 0.0)
-
     def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens or not self.ids:
@@ -221,10 +215,6 @@ class KeywordIndex:
         weights = {t: self._idf.get(t, self._max_idf) for t in terms}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-
-
-def keyword_dir(data_dir: Path, collection: str) -> Path:
-    return DataDir(data_dir).keyword(collection)
 
 
 def fresh_index(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localgpt.errors import CorruptIndexError, StorageError
-from localgpt.index.disk import write_problem
+from localgpt.settings.disk import write_problem
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -21,8 +21,8 @@ from localgpt.errors import (
     NoIndexError,
     StorageError,
 )
-from localgpt.index.disk import write_problem
 from localgpt.index.locks import chroma_lock
+from localgpt.settings.disk import write_problem
 from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localgpt.errors import ModelError
+from localgpt.llm.base import ChatModel, Events, LoadReport
 from localgpt.llm.chat_format import Message, Rendered, pick_renderer
 from localgpt.models.files import resolve_llm_model
 from localgpt.models.gguf import read_gguf
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
-
-
-@dataclass
-class Completion:
-    text: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str = ""
-    cancelled: bool = False
-
-
-@dataclass
-class LoadReport:
-    """What the loader did, so doctor, the status bar and `--json` can say it."""
-
-    gpu_layers: int = 0
-    gpu_supported: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 # The exact commands, because "rebuild with CUDA" sends people searching. llama-cpp-python compiles
@@ -55,23 +37,17 @@ def no_gpu_message() -> str:
     )
 
 
-def gpu_offload_supported() -> bool:
-    import llama_cpp
-
-    return bool(llama_cpp.llama_supports_gpu_offload())
-
-
-class LLM:
-    """A loaded GGUF model. Not thread-safe: one generation at a time (guarded by a lock)."""
+class LLM(ChatModel):
+    """A GGUF model loaded in this process by llama-cpp-python. Token counts are exact."""
 
     def __init__(self, llama: Any, path: Path, settings: Settings, report: LoadReport) -> None:
+        super().__init__()
         self._llama = llama
         self.path = path
         self.name = path.name
         self.settings = settings.llm
         self.report = report
         self.n_ctx = int(llama.n_ctx())
-        self.lock = threading.Lock()
         meta = llama.metadata or {}
         bos = self._token_text(llama.token_bos())
         eos = self._token_text(llama.token_eos())
@@ -95,63 +71,29 @@ class LLM:
     def count(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def stream(
+    @contextlib.contextmanager
+    def _events(
         self,
-        prompt_tokens: list[int],
+        messages: Sequence[Message],
+        prompt: str,
         stop: Sequence[str],
         max_tokens: int,
-        on_token: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        messages: Sequence[Message] | None = None,
-    ) -> Completion:
-        """Generate, calling `on_token` for each piece; `cancel` stops it between tokens.
-
-        `messages` is for server backends; in process, the rendered `prompt_tokens` are exact.
-        """
-        result = Completion(prompt_tokens=len(prompt_tokens))
-        with self.lock:
-            chunks: Iterator[Any] = self._llama.create_completion(
-                prompt=prompt_tokens,
-                max_tokens=max_tokens,
-                temperature=self.settings.temperature if temperature is None else temperature,
-                seed=self.settings.seed,
-                repeat_penalty=self.settings.repeat_penalty,
-                stop=list(stop),
-                stream=True,
-            )
-            try:
-                events = (
-                    (c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks
-                )
-                drain(events, result, on_token, cancel)
-            finally:
-                with contextlib.suppress(Exception):
-                    chunks.close()  # type: ignore[attr-defined]
-        return result
-
-
-def drain(
-    events: Iterable[tuple[str, str | None]],
-    result: Completion,
-    on_token: Callable[[str], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    """Collect streamed (piece, finish_reason) events into `result`; stop between two if cancelled."""
-    pieces: list[str] = []
-    for piece, finish in events:
-        if piece:
-            result.completion_tokens += 1
-            pieces.append(piece)
-            if on_token:
-                on_token(piece)
-        if finish:
-            result.finish_reason = finish
-        if cancel is not None and cancel.is_set():
-            result.cancelled = True
-            result.finish_reason = "cancelled"
-            break
-    result.text = "".join(pieces)
+        temperature: float,
+    ) -> Iterator[Events]:
+        chunks: Iterator[Any] = self._llama.create_completion(
+            prompt=self.tokenize(prompt),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=self.settings.seed,
+            repeat_penalty=self.settings.repeat_penalty,
+            stop=list(stop),
+            stream=True,
+        )
+        try:
+            yield ((c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks)
+        finally:
+            with contextlib.suppress(Exception):
+                chunks.close()  # type: ignore[attr-defined]
 
 
 def _threads(configured: int) -> int | None:
@@ -209,7 +151,7 @@ def load_llm(settings: Settings) -> LLM:
     for n in attempts:
         repack = settings.llm.cpu_repack == "on" or (settings.llm.cpu_repack == "auto" and not _cpu_has_amx())
         try:
-            with _model_params(repack):
+            with _model_params(repack), _llama_log() as log:
                 llama = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=settings.llm.n_ctx,
@@ -223,10 +165,10 @@ def load_llm(settings: Settings) -> LLM:
         except (ValueError, RuntimeError, OSError) as exc:
             last_error = exc
             continue
-        report.gpu_layers = _offloaded(llama, n)
+        report.gpu_layers = _offloaded(log, n)
         if n != attempts[0]:
             total = f" of {info.block_count + 1}" if info.block_count else ""
-            where = f"offloaded {report.gpu_layers}{total} layers" if n else "running on the CPU"
+            where = f"loaded with {n}{total} layers asked on the GPU" if n else "running on the CPU"
             report.notes.append(
                 f"not enough GPU memory to load with n_gpu_layers = {attempts[0]}: {where}; "
                 "set [llm] n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
@@ -255,15 +197,33 @@ def _fallback_layers(layers: int, block_count: int | None = None) -> list[int]:
     return list(dict.fromkeys(steps))
 
 
-def _offloaded(llama: Any, requested: int) -> int:
+@contextlib.contextmanager
+def _llama_log() -> Iterator[list[str]]:
+    """What llama.cpp logs while a model loads (it says how many layers it really offloaded)."""
+    import ctypes
+
+    import llama_cpp
+    import llama_cpp._logger as quiet
+
+    lines: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def record(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+
+    llama_cpp.llama_log_set(record, ctypes.c_void_p(0))
+    try:
+        yield lines
+    finally:
+        llama_cpp.llama_log_set(quiet.llama_log_callback, ctypes.c_void_p(0))
+
+
+_OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+
+
+def _offloaded(log: Sequence[str], requested: int) -> int:
+    """Layers llama.cpp reports it put on the GPU; 0 when it says nothing (a CPU-only build)."""
     if requested == 0:
         return 0
-    try:
-        total = int(
-            llama.metadata.get(f"{llama.metadata.get('general.architecture', 'llama')}.block_count", 0)
-        )
-    except (TypeError, ValueError):
-        total = 0
-    if requested < 0:
-        return total + 1 if total else -1  # every block plus the output layer
-    return min(requested, total + 1) if total else requested
+    found = _OFFLOADED.search("".join(log))
+    return int(found.group(1)) if found else 0

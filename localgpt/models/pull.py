@@ -25,7 +25,7 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -97,8 +97,7 @@ def pull(
     except OSError as exc:
         raise StorageError(f"cannot write {part}: {exc.strerror}") from None
     try:
-        with fh:
-            _lock(fh, part)
+        with fh, _lock(part):
             digest, size, resumed = _transfer(spec, url, fh, part, progress)
     except BaseException:
         # Keep a partial download to resume, but not the empty file a refused request leaves.
@@ -116,16 +115,23 @@ def pull(
     return PullResult(target, size, digest, spec.sha256 is not None, resumed, url=url)
 
 
-def _lock(fh: IO[bytes], part: Path) -> None:
+@contextlib.contextmanager
+def _lock(part: Path) -> Iterator[None]:
     """One writer per `.part`: a second pull of the same file would interleave its bytes."""
+    from filelock import FileLock, Timeout
+
+    path = part.with_name(part.name + ".lock")
+    lock = FileLock(path, thread_local=False)
     try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; a second pull is the user's own doing
-        return
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        lock.acquire(timeout=0)
+    except Timeout:
         raise BusyError(f"another `localgpt models pull` is writing {part}; wait for it to finish") from None
+    try:
+        yield
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _check_host(url: str) -> None:
@@ -185,21 +191,18 @@ def _token() -> str | None:
         return os.environ.get("HF_TOKEN") or None
 
 
-def _hash_existing(part: Path, hasher: Any) -> int:
-    size = 0
+def _hash_existing(part: Path) -> tuple[Any, int]:
+    """The sha256 of what a `.part` already holds (to resume on), and its size."""
     with part.open("rb") as fh:
-        while block := fh.read(CHUNK):
-            hasher.update(block)
-            size += len(block)
-    return size
+        hasher = hashlib.file_digest(fh, "sha256")
+        return hasher, fh.tell()
 
 
 def _transfer(
     spec: PullSpec, url: str, fh: IO[bytes], part: Path, progress: Progress | None
 ) -> tuple[str, int, int]:
     """Fill `part` to the end; return (sha256, size, bytes that were resumed from)."""
-    hasher = hashlib.sha256()
-    offset = _hash_existing(part, hasher)
+    hasher, offset = _hash_existing(part)
     resumed = offset
     response = _get(url, offset)
     with response:

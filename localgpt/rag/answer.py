@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from localgpt.rag.evidence import Citation, Evidence, SentenceGate, answer_mode, extractive
 from localgpt.rag.language import abstain_text, is_abstention
-from localgpt.rag.prompt import ContextChunk, fit_prompt, system_prompt
-from localgpt.settings.display import shown
+from localgpt.rag.prompt import fit_prompt, system_prompt
+from localgpt.rag.sources import Source
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -34,23 +34,6 @@ _WORDS = re.compile(r"[^\W_]{3,}")
 
 
 @dataclass
-class Source:
-    n: int
-    source: str
-    page: int | None
-    score: float
-    chunk_id: str
-    text: str
-    heading: str | None = None
-    cosine: float = 0.0  # the embedder's similarity to the question, for the relevance gate
-
-    @property
-    def label(self) -> str:
-        where = f" p.{self.page}" if self.page else (f" § {self.heading}" if self.heading else "")
-        return f"{shown(self.source)}{where}"
-
-
-@dataclass
 class Answer:
     question: str
     answer: str
@@ -58,7 +41,7 @@ class Answer:
     sources: list[Source]
     model: str
     timings: dict[str, float] = field(default_factory=dict)
-    tokens: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int | None] = field(default_factory=dict)
     standalone_question: str | None = None
     cancelled: bool = False
     mode: str = "generate"  # "extract": quoted from the sources, no LLM
@@ -81,33 +64,24 @@ class RAG:
         self.res = resources
         self.settings = resources.settings
 
-    def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
-        from localgpt.errors import NoIndexError
-        from localgpt.rag.retrieval import match_sources, search
+    def documents(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Document]:
+        """The chunks for `query`, best first, through the LangChain retriever."""
+        from localgpt.rag.retrieval import match_sources
 
-        store = self.res.store()
-        if store.count() == 0:
-            raise NoIndexError(f"collection '{store.name}' is empty; run `localgpt ingest PATH` first")
         sources = None
         if source_glob:
             sources = match_sources(list(self.res.manifest.all()), source_glob)
-        docs = search(
-            query,
-            store,
-            self.res.embedder,
-            self.res.keyword_index,
-            self.settings.retrieval,
-            k or self.settings.retrieval.k,
-            sources,
-        )
-        return [_source(n, doc) for n, doc in enumerate(docs, 1)]
+        return self.res.retriever(k, sources).invoke(query)
 
-    def relevance(self, question: str, sources: Sequence[Source]) -> Relevance:
+    def retrieve(self, query: str, k: int | None = None, source_glob: str | None = None) -> list[Source]:
+        """The same chunks as `documents`, numbered for showing (search results, eval)."""
+        return [Source.from_document(n, d) for n, d in enumerate(self.documents(query, k, source_glob), 1)]
+
+    def relevance(self, question: str, docs: Sequence[Document]) -> Relevance:
         """The relevance gate (`[retrieval] relevance`): refuse before the model runs."""
         from localgpt.rag.relevance import judge
 
-        cosines = [s.cosine for s in sources]
-        return judge(question, sources, self.settings.retrieval, self.res.keyword_index, cosines)
+        return judge(question, docs, self.settings.retrieval, self.res.keyword_index)
 
     def answer(
         self,
@@ -121,9 +95,9 @@ class RAG:
         retrieval_query: str | None = None,
     ) -> Answer:
         started = time.perf_counter()
-        sources = self.retrieve(retrieval_query or question, k, source_glob)
+        docs = self.documents(retrieval_query or question, k, source_glob)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        if not self.relevance(retrieval_query or question, sources).relevant:
+        if not self.relevance(retrieval_query or question, docs).relevant:
             refusal = abstain_text(question)
             if on_sources:
                 on_sources([])
@@ -137,16 +111,14 @@ class RAG:
                 {"prompt": 0, "completion": 0},
             )  # fmt: skip
         if self.mode == "extract":
+            sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]
             return self._extract(question, sources, started, retrieval_ms, on_sources, on_token)
         llm = self.res.llm
-        chunks = [ContextChunk(s.label, s.text, s.score) for s in sources]
         built = fit_prompt(
-            question, chunks, history, llm.render, llm.tokenize, llm.n_ctx, self.settings.llm.max_tokens,
+            question, docs, history, llm.render, llm.count, llm.n_ctx, self.settings.llm.max_tokens,
             system=system_prompt(question),
         )  # fmt: skip
-        used = [sources[i] for i in built.chunks]
-        for n, source in enumerate(used, 1):
-            source.n = n
+        used = [Source.from_document(n, docs[i]) for n, i in enumerate(built.chunks, 1)]
         if on_sources:
             on_sources(used)
         first: list[float] = []
@@ -154,19 +126,15 @@ class RAG:
         gate = SentenceGate(
             question, used, self.res.embedder.encode, self.settings.answer.unsupported, on_token
         )
-        halt = threading.Event()  # set by the user's cancel, or by the gate (the model drifted)
+        halt = _Halt(cancel, gate)  # the user's cancel, or the gate saw the model drift
 
         def token(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
             gate.feed(piece)
-            if gate.halted or (cancel is not None and cancel.is_set()):
-                halt.set()
 
-        completion = llm.stream(
-            built.tokens, _answer_stops(built.rendered.stop, used), built.max_tokens, token, halt,
-            messages=built.messages,
-        )  # fmt: skip
+        stops = _answer_stops(built.rendered.stop, used)
+        completion = llm.stream(built.messages, built.rendered.prompt, stops, built.max_tokens, token, halt)
         grounded = gate.finish()
         done = time.perf_counter()
         text = grounded.text
@@ -243,17 +211,28 @@ class RAG:
                                         "Rewritten question:"},
         ]  # fmt: skip
         rendered = llm.render(messages)
-        tokens = llm.tokenize(rendered.prompt)
-        room = llm.n_ctx - len(tokens) - 4
+        room = llm.n_ctx - llm.count(rendered.prompt) - 4
         if room < 16:
             return _fallback(question, history)
         out = llm.stream(
-            tokens, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0, messages=messages
+            messages, rendered.prompt, rendered.stop, min(CONDENSE_MAX_TOKENS, room), temperature=0.0
         )
         rewritten = out.text.strip().splitlines()[0].strip().strip('"') if out.text.strip() else ""
         if not _grounded(rewritten, question, history):
             return _fallback(question, history)
         return rewritten
+
+
+class _Halt(threading.Event):
+    """Stops generation when the user cancels or the sentence gate halts (asked between tokens)."""
+
+    def __init__(self, cancel: threading.Event | None, gate: SentenceGate) -> None:
+        super().__init__()
+        self.cancel = cancel
+        self.gate = gate
+
+    def is_set(self) -> bool:
+        return self.gate.halted or (self.cancel is not None and self.cancel.is_set())
 
 
 def _answer_stops(template_stops: Sequence[str], sources: Sequence[Source]) -> list[str]:
@@ -305,21 +284,6 @@ def _fallback(question: str, history: Sequence[tuple[str, str]]) -> str:
     return f"{question} (follow-up to: {history[-1][0]})"
 
 
-def _source(n: int, doc: Document) -> Source:
-    meta = doc.metadata
-    page = meta.get("page")
-    return Source(
-        n=n,
-        source=str(meta.get("source", "")),
-        page=int(page) if isinstance(page, int | float) else None,
-        score=float(meta.get("score", 0.0)),
-        chunk_id=str(meta.get("id", "")),
-        text=doc.page_content,
-        heading=meta.get("heading"),
-        cosine=float(meta.get("vector_score", 0.0)),
-    )
-
-
 class ChatSession:
     """A conversation: follow-ups are condensed before retrieval, and history is kept."""
 
@@ -328,12 +292,14 @@ class ChatSession:
         self.history: list[tuple[str, str]] = list(history)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        standalone = self.rag.condense(question, self.history) if self.rag.settings.llm.condense else question
+        if not self.rag.settings.llm.condense or not self.history:
+            standalone = question
+        elif self.rag.mode == "extract":
+            standalone = _fallback(question, self.history)  # extract mode never loads the LLM
+        else:
+            standalone = self.rag.condense(question, self.history)
         answer = self.rag.answer(question, history=self.history, retrieval_query=standalone, **kwargs)
         answer.standalone_question = standalone if standalone != question else None
         if not answer.cancelled:
             self.history.append((question, answer.answer))
         return answer
-
-    def reset(self) -> None:
-        self.history.clear()

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from localgpt.rag.extract import extract_answer
 from localgpt.rag.grounding import Grounder, SentenceCheck
 from localgpt.rag.sentences import split_sentences, strip_citations
+from localgpt.rag.sources import Source
 
 if TYPE_CHECKING:
     from localgpt.settings.config import Settings
@@ -34,14 +35,6 @@ _HEADER = re.compile(
     r"(?m)^[ \t]*\[\d{1,3}\][ \t]+[^\s\[\]]+\.[A-Za-z0-9]{1,6}(?:[ \t]+(?:p\.\s*\d+|§[^\n]*))?[ \t]*$"
 )
 _LETTER = re.compile(r"[^\W\d_]")
-
-
-class SourceLike(Protocol):
-    n: int
-    source: str
-    page: int | None
-    chunk_id: str
-    text: str
 
 
 @dataclass
@@ -102,33 +95,36 @@ def answer_mode(settings: Settings) -> Literal["extract", "generate"]:
     return "extract" if info.parameter_count < AUTO_MIN_PARAMETERS else "generate"
 
 
-def extractive(question: str, sources: Sequence[SourceLike], encode: Callable[[list[str]], Any]) -> Grounded:
+def extractive(question: str, sources: Sequence[Source], encode: Callable[[list[str]], Any]) -> Grounded:
     """The best source sentence(s) as the answer; empty text when the sources have none."""
     got = extract_answer(question, [(s.n, s.text) for s in sources], encode)
     by_n = {s.n: s for s in sources}
     evidence = [_evidence(by_n[p.n], p.quote, p.start, p.end) for p in got.picks]
-    citations = [Citation(p.quote, p.n, p.quote, p.score, True) for p in got.picks]
+    # The sentence as the answer shows it (whitespace folded), the quote as the source has it.
+    citations = [Citation(" ".join(p.quote.split()), p.n, p.quote, p.score, True) for p in got.picks]
     return Grounded(got.text, citations, [], evidence)
 
 
 class SentenceGate:
     """Checks a streamed answer sentence by sentence; `emit` gets what may be shown.
 
-    `feed` each token, then `finish()` for the result. With `unsupported="drop"` an unsupported
-    sentence is never emitted; with "mark" and "keep" every sentence is. `halted` turns true when
-    the model starts writing a context block: the caller should stop generating.
+    `feed` each token, then `finish()` for the result. With `unsupported="drop"`, `emit` gets
+    whole sentences, each once it is checked, and never an unsupported one; with "mark" and
+    "keep" it gets the tokens as they come (nothing will be removed) and the checks only label
+    the sentences. `halted` turns true when the model starts writing a context block of its own:
+    the caller should stop generating.
     """
 
     def __init__(
         self,
         question: str,
-        sources: Sequence[SourceLike],
+        sources: Sequence[Source],
         encode: Callable[[list[str]], Any],
         unsupported: str = "drop",
         emit: Callable[[str], None] | None = None,
     ) -> None:
         self.sources = {s.n: s for s in sources}
-        labels = " ".join(getattr(s, "label", "") for s in sources)
+        labels = " ".join(s.label for s in sources)
         self.grounder = Grounder([(s.n, s.text) for s in sources], encode, question, context=labels)
         self.unsupported = unsupported
         self.emit = emit
@@ -146,6 +142,8 @@ class SentenceGate:
         if header:
             self.raw = self.raw[: header.start()]
             self.halted = True
+        elif self.unsupported != "drop" and self.emit:
+            self.emit(piece)  # nothing will be removed: stream tokens as they come
         self._release(final=self.halted)
 
     def finish(self) -> Grounded:
@@ -158,9 +156,8 @@ class SentenceGate:
             if c.supported and c.n is not None and c.n in self.sources and (c.n, c.quote_start) not in seen:
                 seen.add((c.n, c.quote_start))
                 evidence.append(_evidence(self.sources[c.n], c.quote, c.quote_start, c.quote_end))
-        return Grounded(
-            self._shown.strip(), [_citation(c) for c in kept], [_citation(c) for c in dropped], evidence
-        )
+        text = self._shown if self.unsupported == "drop" else self.raw
+        return Grounded(text.strip(), [_citation(c) for c in kept], [_citation(c) for c in dropped], evidence)
 
     def _release(self, final: bool) -> None:
         pending = split_sentences(self.raw[self._pos :])
@@ -179,13 +176,13 @@ class SentenceGate:
                 gap = self.raw[self._pos : check.start] if self._shown else ""
                 text = gap + check.sentence
                 self._shown += text
-                if self.emit:
+                if self.emit and self.unsupported == "drop":
                     self.emit(text)
             self._pos = check.end
         self._pos = end
 
 
-def _evidence(source: SourceLike, quote: str, start: int, end: int) -> Evidence:
+def _evidence(source: Source, quote: str, start: int, end: int) -> Evidence:
     return Evidence(source.n, source.source, source.page, source.chunk_id, quote, start, end)
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from localgpt.errors import LocalGPTError
+from langchain_core.documents import Document
+
+from localgpt.errors import UsageError
 from localgpt.llm.chat_format import Message, Rendered
 from localgpt.rag.language import ABSTAIN_TEXTS, language_of
+from localgpt.rag.sources import label
 
 ABSTAIN_TEXT = ABSTAIN_TEXTS["en"]
 SYSTEM_TEMPLATE = (
@@ -39,28 +42,23 @@ SAFETY_TOKENS = 4
 
 
 @dataclass(frozen=True)
-class ContextChunk:
-    label: str  # "path p.3"
-    text: str
-    score: float
-
-
-@dataclass(frozen=True)
 class BuiltPrompt:
     messages: list[Message]
     rendered: Rendered
-    tokens: list[int]
+    n_tokens: int  # of `rendered.prompt`, counted by the model
     chunks: list[int]  # indexes of the chunks kept, in the caller's order
     history_turns: int
     max_tokens: int
 
 
-class PromptTooLongError(LocalGPTError):
+class PromptTooLongError(UsageError):
     """The question alone does not fit in the context window."""
 
 
-def format_context(chunks: Sequence[ContextChunk], keep: Sequence[int]) -> str:
-    blocks = [f"[{n}] {chunks[i].label}\n{chunks[i].text.strip()}" for n, i in enumerate(keep, 1)]
+def format_context(chunks: Sequence[Document], keep: Sequence[int]) -> str:
+    blocks = [
+        f"[{n}] {label(chunks[i].metadata)}\n{chunks[i].page_content.strip()}" for n, i in enumerate(keep, 1)
+    ]
     return "\n\n".join(blocks)
 
 
@@ -72,7 +70,7 @@ def user_message(question: str, context: str) -> str:
 
 def build_messages(
     question: str,
-    chunks: Sequence[ContextChunk],
+    chunks: Sequence[Document],
     keep: Sequence[int],
     history: Sequence[tuple[str, str]],
     system: str = SYSTEM_PROMPT,
@@ -87,52 +85,52 @@ def build_messages(
 
 def fit_prompt(
     question: str,
-    chunks: Sequence[ContextChunk],
+    chunks: Sequence[Document],
     history: Sequence[tuple[str, str]],
     render: Callable[[Sequence[Message]], Rendered],
-    tokenize: Callable[[str], list[int]],
+    count: Callable[[str], int],
     n_ctx: int,
     max_tokens: int,
     system: str = SYSTEM_PROMPT,
 ) -> BuiltPrompt:
     """Keep as much as fits: every chunk if possible, dropping the lowest scores first."""
-    order = sorted(range(len(chunks)), key=lambda i: -chunks[i].score)
+    order = sorted(range(len(chunks)), key=lambda i: -_score(chunks[i]))
     answer = max(1, min(max_tokens, n_ctx // 2))
     budget = n_ctx - answer - SAFETY_TOKENS
 
     def attempt(
-        keep: Sequence[int], turns: Sequence[tuple[str, str]], cut: Sequence[ContextChunk]
+        keep: Sequence[int], turns: Sequence[tuple[str, str]], cut: Sequence[Document]
     ) -> BuiltPrompt:
         messages = build_messages(question, cut, keep, turns, system)
         rendered = render(messages)
-        return BuiltPrompt(messages, rendered, tokenize(rendered.prompt), list(keep), len(turns), answer)
+        return BuiltPrompt(messages, rendered, count(rendered.prompt), list(keep), len(turns), answer)
 
     # History may use at most half the budget; older turns go first.
     turns = list(history)
-    while turns and len(attempt([], turns, chunks).tokens) > budget // 2:
+    while turns and attempt([], turns, chunks).n_tokens > budget // 2:
         turns.pop(0)
     keep = sorted(order)  # the caller's order (best first) is what the model reads
     while True:
         built = attempt(keep, turns, chunks)
-        if len(built.tokens) <= budget:
+        if built.n_tokens <= budget:
             return built
         if not keep:
             break
-        worst = min(keep, key=lambda i: chunks[i].score)
+        worst = min(keep, key=lambda i: _score(chunks[i]))
         if len(keep) == 1:
             only = [worst]
 
-            def measure(cut: Sequence[ContextChunk], only: list[int] = only) -> int:
-                return len(attempt(only, turns, cut).tokens)
+            def measure(cut: Sequence[Document], only: list[int] = only) -> int:
+                return attempt(only, turns, cut).n_tokens
 
             trimmed = _trim_to_fit(worst, chunks, measure, budget)
             if trimmed is not None:
                 return attempt(only, turns, trimmed)
         keep = [i for i in keep if i != worst]
     built = attempt([], [], chunks)
-    spare = n_ctx - len(built.tokens) - SAFETY_TOKENS
+    spare = n_ctx - built.n_tokens - SAFETY_TOKENS
     if spare >= MIN_ANSWER_TOKENS:
-        return BuiltPrompt(built.messages, built.rendered, built.tokens, [], 0, min(answer, spare))
+        return BuiltPrompt(built.messages, built.rendered, built.n_tokens, [], 0, min(answer, spare))
     raise PromptTooLongError(
         f"the question is too long for the model's context window (n_ctx={n_ctx}); "
         "shorten it or raise [llm] n_ctx"
@@ -141,19 +139,23 @@ def fit_prompt(
 
 def _trim_to_fit(
     index: int,
-    chunks: Sequence[ContextChunk],
-    measure: Callable[[Sequence[ContextChunk]], int],
+    chunks: Sequence[Document],
+    measure: Callable[[Sequence[Document]], int],
     budget: int,
-) -> list[ContextChunk] | None:
+) -> list[Document] | None:
     """Cut the tail of one chunk until the prompt fits (binary search on characters)."""
-    text = chunks[index].text
+    text = chunks[index].page_content
     lo, hi, best = 0, len(text), None
     while lo < hi:
         mid = (lo + hi + 1) // 2
         cut = list(chunks)
-        cut[index] = ContextChunk(chunks[index].label, text[:mid] + " …", chunks[index].score)
+        cut[index] = Document(page_content=text[:mid] + " …", metadata=chunks[index].metadata)
         if measure(cut) <= budget:
             lo, best = mid, cut
         else:
             hi = mid - 1
     return best if lo >= 80 else None
+
+
+def _score(chunk: Document) -> float:
+    return float(chunk.metadata.get("score", 0.0))

@@ -27,12 +27,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from localgpt.rag.language import CJK_CHAR as _CJK_CHAR
 from localgpt.rag.language import is_cjk
 
 if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
     from localgpt.index.keyword import KeywordIndex
     from localgpt.settings.config import RetrievalSettings
 
@@ -211,25 +213,19 @@ def assess(
     )
 
 
-class _Chunk(Protocol):
-    text: str
-    score: float
-
-
 def judge(
     question: str,
-    chunks: Sequence[_Chunk],
+    docs: Sequence[Document],
     settings: RetrievalSettings,
     keyword_index: Callable[[], KeywordIndex],
-    cosines: Sequence[float] | None = None,
 ) -> Relevance:
-    """The gate as configured: `relevance = "calibrated"`, or the `"legacy"` best-score threshold."""
+    """The gate as configured over the retriever's chunks: `relevance = "calibrated"`, or the
+    `"legacy"` threshold on the best chunk's score (the mean of cosine and keyword coverage)."""
     if settings.relevance == "legacy":
-        best = max((c.score for c in chunks), default=0.0)
+        best = max((float(d.metadata.get("score", 0.0)) for d in docs), default=0.0)
         return Relevance("latin", 0.0, 0.0, 0.0, round(best, 4), settings.abstain_threshold, ())
-    if not chunks:
+    if not docs:
         return Relevance(script_of(question, []), 0.0, 0.0, 0.0, 0.0, 1.0, tuple(question_terms(question)))
     index = keyword_index()
-    sims = cosines if cosines is not None else [0.0] * len(chunks)
-    passages = [Passage(c.text, s) for c, s in zip(chunks, sims, strict=True)]
+    passages = [Passage(d.page_content, float(d.metadata.get("vector_score", 0.0))) for d in docs]
     return assess(question, passages, index.idf, len(index.ids))

@@ -19,17 +19,26 @@ if TYPE_CHECKING:
     from localgpt.index.keyword import KeywordIndex
     from localgpt.index.manifest import Manifest
     from localgpt.index.store import Store
-    from localgpt.llm.llama_cpp import LLM
+    from localgpt.llm.base import ChatModel
+    from localgpt.rag.retrieval import HybridRetriever
     from localgpt.settings.config import Settings
-
-DEFAULT_MAX_TOKENS = 256
 
 
 class Resources:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, models: Resources | None = None) -> None:
         self.settings = settings
+        self._models = models or self  # whose embedder and LLM these are
         self._store: Store | None = None
+        self._keyword: KeywordIndex | None = None
         self._lock = threading.RLock()
+
+    def for_collection(self, collection: str) -> Resources:
+        """Another collection's store and manifest, with this one's embedder and LLM.
+
+        Switching collections must not load the models again: whatever is loaded here is shared.
+        """
+        store = self.settings.store.model_copy(update={"collection": collection})
+        return Resources(self.settings.model_copy(update={"store": store}), models=self._models)
 
     @property
     def data_dir(self) -> Path:
@@ -51,6 +60,8 @@ class Resources:
 
     @cached_property
     def embedder(self) -> Embedder:
+        if self._models is not self:
+            return self._models.embedder
         from localgpt.embed.registry import load_embedder
 
         with self._lock:
@@ -84,24 +95,47 @@ class Resources:
                     self._store = Store.open(self.settings, emb.name, emb.dimension, create=True)
             return self._store
 
-    def keyword_index(self) -> KeywordIndex:
-        from localgpt.index.keyword import fresh_index, keyword_dir
+    def keyword_index(self, collection_size: int | None = None) -> KeywordIndex:
+        """The BM25 index, kept in memory while the index generation and size stay the same."""
+        from localgpt.index.keyword import fresh_index
 
         store = self.store()
-        return fresh_index(
-            keyword_dir(self.data_dir, store.name),
-            self.manifest.generation(),
-            store.count(),
-            store.iter_all,
+        size = store.count() if collection_size is None else collection_size
+        generation = self.manifest.generation()
+        cached = self._keyword
+        if cached is not None and cached.generation == generation and len(cached.ids) == size:
+            return cached
+        self._keyword = fresh_index(
+            DataDir(self.data_dir).keyword(store.name), generation, size, store.iter_all
+        )
+        return self._keyword
+
+    def retriever(self, k: int | None = None, sources: list[str] | None = None) -> HybridRetriever:
+        """The LangChain retriever over this collection; the store is counted once per call."""
+        from localgpt.errors import NoIndexError
+        from localgpt.rag.retrieval import HybridRetriever
+
+        store = self.store()
+        size = store.count()
+        if size == 0:
+            raise NoIndexError(f"collection '{store.name}' is empty; run `localgpt ingest PATH` first")
+        settings = self.settings.retrieval
+        needs_keyword = settings.mode in ("hybrid", "keyword")
+        return HybridRetriever(
+            store=store,
+            embedder=self.embedder,
+            keyword=self.keyword_index(size) if needs_keyword else None,
+            settings=settings,
+            collection_size=size,
+            k=k or settings.k,
+            sources=sources,
         )
 
     @cached_property
-    def llm(self) -> LLM:
+    def llm(self) -> ChatModel:
+        if self._models is not self:
+            return self._models.llm
+        from localgpt.llm.registry import load_chat_model
+
         with self._lock:
-            if self.settings.llm.backend == "openai":
-                from localgpt.llm.openai_server import OpenAIServerLLM
-
-                return OpenAIServerLLM(self.settings)  # type: ignore[return-value]
-            from localgpt.llm.llama_cpp import load_llm
-
-            return load_llm(self.settings)
+            return load_chat_model(self.settings)

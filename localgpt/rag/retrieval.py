@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +21,6 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 if TYPE_CHECKING:
-    from localgpt.embed.base import Embedder
     from localgpt.index.keyword import KeywordIndex
     from localgpt.index.store import Store
     from localgpt.settings.config import RetrievalSettings
@@ -62,75 +61,71 @@ def match_sources(sources: Sequence[str], pattern: str) -> list[str]:
 
 
 class HybridRetriever(BaseRetriever):
-    """A LangChain retriever over the Chroma collection plus its BM25 index."""
+    """The LangChain retriever over a Chroma collection and its BM25 index: the one retrieval
+    path of ask, chat, eval and `localgpt.as_retriever()`.
+
+    Each `Document` it returns carries in its metadata the chunk's `id`, `source`, `page`,
+    `heading`, and the relevance `score` (see the module docstring) with its two halves,
+    `vector_score` and `keyword_score`.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    store: Any
-    embedder: Any
-    keyword: Any  # Callable[[], KeywordIndex]
+    store: Any  # Store
+    embedder: Any  # Embedder
+    keyword: Any  # KeywordIndex, or None in vector mode
     settings: Any  # RetrievalSettings
+    collection_size: int  # counted once by whoever built the retriever
     k: int = 4
     sources: list[str] | None = None  # restrict to these files (from --source)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return search(query, self.store, self.embedder, self.keyword, self.settings, self.k, self.sources)
-
-
-def search(
-    query: str,
-    store: Store,
-    embedder: Embedder,
-    keyword: Callable[[], KeywordIndex],
-    settings: RetrievalSettings,
-    k: int,
-    sources: list[str] | None = None,
-) -> list[Document]:
-    if sources is not None and not sources:
-        return []
-    where = {"source": {"$in": sources}} if sources else None
-    q = np.asarray(embedder.embed_query(query), dtype=np.float32)
-    rankings: list[tuple[Sequence[str], float]] = []
-    if settings.mode in ("hybrid", "vector"):
-        hits = store.query(q.tolist(), min(settings.fetch_k, max(store.count(), 1)), where)
-        rankings.append(([i for i, _ in hits], 1.0))
-    index = keyword() if settings.mode in ("hybrid", "keyword") else None
-    if index is not None:
-        allowed = set(_ids_for(store, sources)) if sources else None
-        hits_kw = index.search(query, settings.fetch_k, allowed)
-        rankings.append(
-            ([i for i, _ in hits_kw], settings.keyword_weight if settings.mode == "hybrid" else 1.0)
-        )
-    fused = rrf(rankings, settings.rrf_k)
-    if not fused:
-        return []
-    ids = sorted(fused, key=lambda i: -fused[i])
-    got = store.fetch(ids, embeddings=True)
-    by_id = {cid: n for n, cid in enumerate(got["ids"])}
-    ids = [i for i in ids if i in by_id]
-    vectors = np.asarray([got["embeddings"][by_id[i]] for i in ids], dtype=np.float32)
-    cosine = vectors @ q if len(ids) else np.zeros(0)
-    docs: list[Document] = []
-    for n, chunk_id in enumerate(ids):
-        text = got["documents"][by_id[chunk_id]] or ""
-        meta = dict(got["metadatas"][by_id[chunk_id]] or {})
-        coverage = index.coverage(query, text) if index is not None else 0.0
-        score = (max(float(cosine[n]), 0.0) + coverage) / 2
-        meta.update(
-            id=chunk_id,
-            score=round(score, 4),
-            vector_score=round(float(cosine[n]), 4),
-            keyword_score=round(coverage, 4),
-            fused=fused[chunk_id],
-        )
-        docs.append(Document(page_content=text, metadata=meta))
-    if settings.mmr and len(docs) > k:
-        picked = mmr(q, vectors, k, settings.mmr_lambda)
-        docs = [docs[i] for i in picked]
-    docs = [d for d in docs if d.metadata["score"] >= settings.score_threshold]
-    return docs[:k]
+        settings: RetrievalSettings = self.settings
+        store: Store = self.store
+        if self.sources is not None and not self.sources:
+            return []
+        where = {"source": {"$in": self.sources}} if self.sources else None
+        q = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        rankings: list[tuple[Sequence[str], float]] = []
+        if settings.mode in ("hybrid", "vector"):
+            hits = store.query(q.tolist(), min(settings.fetch_k, max(self.collection_size, 1)), where)
+            rankings.append(([i for i, _ in hits], 1.0))
+        index: KeywordIndex | None = self.keyword if settings.mode in ("hybrid", "keyword") else None
+        if index is not None:
+            allowed = set(_ids_for(store, self.sources)) if self.sources else None
+            hits_kw = index.search(query, settings.fetch_k, allowed)
+            weight = settings.keyword_weight if settings.mode == "hybrid" else 1.0
+            rankings.append(([i for i, _ in hits_kw], weight))
+        fused = rrf(rankings, settings.rrf_k)
+        if not fused:
+            return []
+        ids = sorted(fused, key=lambda i: -fused[i])
+        got = store.fetch(ids, embeddings=True)
+        by_id = {cid: n for n, cid in enumerate(got["ids"])}
+        ids = [i for i in ids if i in by_id]
+        vectors = np.asarray([got["embeddings"][by_id[i]] for i in ids], dtype=np.float32)
+        cosine = vectors @ q if len(ids) else np.zeros(0)
+        docs: list[Document] = []
+        for n, chunk_id in enumerate(ids):
+            text = got["documents"][by_id[chunk_id]] or ""
+            meta = dict(got["metadatas"][by_id[chunk_id]] or {})
+            coverage = index.coverage(query, text) if index is not None else 0.0
+            score = (max(float(cosine[n]), 0.0) + coverage) / 2
+            meta.update(
+                id=chunk_id,
+                score=round(score, 4),
+                vector_score=round(float(cosine[n]), 4),
+                keyword_score=round(coverage, 4),
+                fused=fused[chunk_id],
+            )
+            docs.append(Document(page_content=text, metadata=meta))
+        if settings.mmr and len(docs) > self.k:
+            picked = mmr(q, vectors, self.k, settings.mmr_lambda)
+            docs = [docs[i] for i in picked]
+        docs = [d for d in docs if d.metadata["score"] >= settings.score_threshold]
+        return docs[: self.k]
 
 
 def _ids_for(store: Store, sources: list[str]) -> list[str]:

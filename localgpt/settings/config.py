@@ -59,9 +59,12 @@ class IngestSettings(_Section):
     file_timeout_s: float = Field(60.0, gt=0, description="Time limit for parsing one file.")
     exclude: tuple[str, ...] = Field(
         (".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "*.pyc"),
-        description="Glob patterns of names to skip.",
+        description="gitignore-style patterns of files and folders to skip (also .localgptignore).",
     )
     follow_symlinks: bool = Field(False, description="Descend into symlinked folders.")
+    follow_external_symlinks: bool = Field(
+        False, description="Follow symlinks that point outside the ingested folder."
+    )
 
     @field_validator("chunk_overlap")
     @classmethod
@@ -200,9 +203,10 @@ def find_config_file(explicit: str | os.PathLike[str] | None, cwd: Path | None =
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    from localgpt.settings.toml_text import decode_config
+
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(decode_config(path.read_bytes(), path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     except OSError as exc:

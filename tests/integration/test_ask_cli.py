@@ -30,6 +30,9 @@ OFF_TOPIC = "What is the capital of Australia?"
 WARRANTY = "How long is the warranty on the Aurora K7?"
 GASKET = "How much does the brew group gasket cost, and what is its part number?"
 SHORT = {"LOCALGPT_LLM__MAX_TOKENS": "48"}
+# The LLM's streaming contract: generated, every token shown as it comes (no grounding gate).
+GENERATE = {"LOCALGPT_ANSWER__MODE": "generate", "LOCALGPT_ANSWER__UNSUPPORTED": "keep"}
+EVIDENCE_LINE = re.compile(r'^  \[\d+\] .+, chars \d+-\d+: ".+"$')  # '  [1] x.pdf p.2, chars 78-110: "…"'
 SOURCE_LINE = re.compile(r"^\[\d+\] .+  \(score \d+\.\d\d\)$")  # "[1] docs/x.pdf p.2  (score 0.51)"
 
 SOURCE_SCHEMA: dict[str, Any] = {
@@ -103,27 +106,33 @@ def assert_one_line_error(proc: Any, code: ExitCode) -> str:
 
 
 def test_answerable_question_streams_only_the_answer(indexed_data_dir: Path) -> None:
+    """The defaults (the bundled SmolLM2, so `auto` quotes the sources): the demo question."""
     proc = ask(indexed_data_dir, WATER)
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert_clean(proc.stderr)
 
-    # stdout: the answer and nothing else.
+    # stdout: the answer and nothing else: the manual's sentence, cited.
     answer = proc.stdout.strip()
-    assert answer
-    assert ABSTAIN_TEXT not in answer
+    assert answer == "The water tank holds 1.8 litres. [1]"
     assert "localgpt:" not in proc.stdout
     assert not any(SOURCE_LINE.match(line) for line in proc.stdout.splitlines())
 
-    # stderr: the sources, numbered, with path, page and score; besides them only loader notes.
+    # stderr: the sources, numbered, with path, page and score; then the evidence quotes.
     lines = proc.stderr.strip().splitlines()
     sources = [line for line in lines if SOURCE_LINE.match(line)]
     assert sources, proc.stderr
     assert all(line.startswith(f"[{n}] ") for n, line in enumerate(sources, 1))
-    assert any("aurora-k7-manual.pdf p.2  (score " in line for line in sources), proc.stderr
-    assert all(line.startswith("localgpt: note: ") for line in lines if line not in sources)
+    assert sources[0].startswith("[1] ") and "aurora-k7-manual.pdf p.2  (score " in sources[0]
+    rest = [line for line in lines if line not in sources]
+    assert rest[0] == "evidence:", proc.stderr
+    quotes = [line for line in rest[1:] if EVIDENCE_LINE.match(line)]
+    assert quotes == [line for line in rest[1:] if not line.startswith("localgpt: note: ")], proc.stderr
+    assert (
+        "aurora-k7-manual.pdf p.2, chars " in quotes[0] and '"The water tank holds 1.8 litres."' in quotes[0]
+    )
 
     # The same question from stdin, as JSON: the schema holds, and its answer is exactly what the
-    # text mode printed (same seed): stdout held the answer, the whole answer and nothing else.
+    # text mode printed: stdout held the answer, the whole answer and nothing else.
     proc = ask(indexed_data_dir, "-", "--json", input=WATER + "\n")
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert_clean(proc.stderr)
@@ -132,17 +141,41 @@ def test_answerable_question_streams_only_the_answer(indexed_data_dir: Path) -> 
     assert payload["answer"] == answer
     assert payload["question"] == WATER
     assert payload["abstained"] is False
+    assert payload["mode"] == "extract"
     assert payload["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
     for line, src in zip(sources, payload["sources"], strict=True):  # the same sources, both ways
         assert line.startswith(f"[{src['n']}] ") and Path(src["source"]).name in line
         assert f" p.{src['page']}  (score" in line if src["page"] else " p." not in line
-    manual_p2 = [
-        s for s in payload["sources"] if Path(s["source"]).name == "aurora-k7-manual.pdf" and s["page"] == 2
-    ]
-    assert manual_p2, payload["sources"]
-    assert "1.8 litres" in manual_p2[0]["text"]
+    # Each evidence quote is verbatim in the chunk it cites, at the offsets given.
+    by_n = {s["n"]: s for s in payload["sources"]}
+    assert payload["evidence"], payload
+    for quote in payload["evidence"]:
+        cited = by_n[quote["n"]]
+        assert cited["text"][quote["start"] : quote["end"]] == quote["quote"]
+        assert (quote["source"], quote["page"], quote["chunk_id"]) == (
+            cited["source"], cited["page"], cited["chunk_id"]
+        )  # fmt: skip
+    assert Path(payload["evidence"][0]["source"]).name == "aurora-k7-manual.pdf"
+    assert payload["evidence"][0]["page"] == 2
+    assert [c["supported"] for c in payload["citations"]] == [True]
+    assert payload["dropped"] == []
+    assert payload["tokens"] == {"prompt": 0, "completion": 0}  # quoted: no LLM ran
+
+
+def test_generated_answer_streams_only_the_answer(indexed_data_dir: Path) -> None:
+    """Generate mode with every sentence kept: tokens stream to stdout, sources to stderr."""
+    proc = ask(indexed_data_dir, WATER, env=GENERATE)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert_clean(proc.stderr)
+    answer = proc.stdout.strip()
+    assert answer and ABSTAIN_TEXT not in answer
+    assert not any(SOURCE_LINE.match(line) for line in proc.stdout.splitlines())
+    payload = check_answer(json.loads(ask(indexed_data_dir, WATER, "--json", env=GENERATE).stdout))
+    assert payload["answer"] == answer  # same seed, same answer
+    assert payload["mode"] == "generate"
     assert 0 < payload["tokens"]["completion"] <= 48
     assert payload["tokens"]["prompt"] > 0
+    assert len(payload["citations"]) >= 1 and payload["dropped"] == []  # "keep" drops nothing
 
 
 def test_off_topic_question_abstains_without_the_llm(indexed_data_dir: Path) -> None:
@@ -187,7 +220,7 @@ def test_source_glob_restricts_every_source(indexed_data_dir: Path) -> None:
 
 
 def test_budget_at_n_ctx_512_with_many_chunks(indexed_data_dir: Path) -> None:
-    proc = ask(indexed_data_dir, WATER, "--k", "20", "--json", env={"LOCALGPT_LLM__N_CTX": "512"})
+    proc = ask(indexed_data_dir, WATER, "--k", "20", "--json", env={"LOCALGPT_LLM__N_CTX": "512", **GENERATE})
     assert proc.returncode in (ExitCode.OK, ExitCode.ABSTAINED), proc.stderr
     assert_clean(proc.stderr)
     payload = check_answer(json.loads(proc.stdout))
@@ -242,7 +275,7 @@ def test_traceback_only_with_debug(data_dir: Path) -> None:
 
 
 def _popen_ask(data: Path, question: str, max_tokens: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LOCALGPT_LLM__MAX_TOKENS": str(max_tokens)}
+    env = {**os.environ, "LOCALGPT_LLM__MAX_TOKENS": str(max_tokens), **GENERATE}
     return subprocess.Popen(
         [sys.executable, "-m", "localgpt", "--data-dir", str(data), "ask", question],
         stdout=subprocess.PIPE,

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +47,8 @@ WRITER = PRELUDE + textwrap.dedent(
         store.upsert(ids, vectors(200), ["written text"] * 200, [{"source": f"w{n}"}] * 200)
         if n >= 3 and n % 3 == 0:
             store.delete([f"w{n - 3}-{i}" for i in range(100)])
+        if n == 0:
+            print("writing", flush=True)
         n += 1
     print(n)
     """
@@ -79,7 +80,8 @@ def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        time.sleep(1.0)  # the writer is past its imports and writing
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "writing", writer.communicate()[1]
         outcomes = []
         for seed in range(3, 11):
             read = run_script(READER, str(data), str(seed))
@@ -89,7 +91,7 @@ def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
         stop.touch()
         out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
-    assert int(out) >= 3  # it really wrote between the reads
+    assert int(out.split()[-1]) >= 3  # it really wrote between the reads
     assert outcomes == [(0, "ok", "")] * 8
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,10 +23,8 @@ import pytest
 
 from localgpt.errors import ExitCode
 from tests.conftest import EXAMPLES, ROOT, run_cli
-from tests.integration.test_faults import build_index, copy_index
-from tests.integration.test_ingest_sync import assert_consistent, read_index
+from tests.helpers import assert_consistent, copy_index, python_docs_corpus, read_index
 
-SQLITE_DOCS = Path("/work/shared/eval/dev/corpus/sqlite")
 QUESTIONS = ("How much water does the Aurora K7 water tank hold?", "What is the capital of Mongolia?")
 FAST = {"LOCALGPT_LLM__MAX_TOKENS": "16"}
 FORBIDDEN = ("locked", "Traceback", "internal error", "error:")
@@ -40,9 +37,9 @@ class Asked:
     during_ingest: bool  # it started and ended while the ingest ran
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
-    return build_index(tmp_path_factory.mktemp("concurrency"), embedder_cache, EXAMPLES)
+@pytest.fixture
+def pristine(examples_index: Path) -> Path:
+    return examples_index
 
 
 def lock_holder(data_dir: Path) -> str:
@@ -51,11 +48,9 @@ def lock_holder(data_dir: Path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SQLITE_DOCS.is_dir(), reason="the shared eval corpus is not here")
 def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_path: Path) -> None:
     index = copy_index(pristine, data_dir)
-    corpus = tmp_path / "sqlite-docs"
-    shutil.copytree(SQLITE_DOCS, corpus)
+    corpus = python_docs_corpus(tmp_path / "python-docs", copies=4)  # ~1.9 MB: an ingest of minutes
     out, err = tmp_path / "ingest.json", tmp_path / "ingest.log"
     with out.open("wb") as out_file, err.open("wb") as err_file:
         ingest = subprocess.Popen(

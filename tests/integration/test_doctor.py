@@ -8,52 +8,24 @@ chunks deleted behind the manifest's back, another embedder configured, a cut mo
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import run_cli
+from tests.helpers import copy_index
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"
 BUNDLED = bundled_llm_path()
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
-    """A data dir holding a real index of examples/docs (built once, never modified)."""
-    root = tmp_path_factory.mktemp("indexed")
-    data = root / "data"
-    data.mkdir()
-    (data / "embedders").symlink_to(embedder_cache, target_is_directory=True)
-    home = root / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "localgpt", "--data-dir", str(data), "ingest", str(EXAMPLES), "-q"],
-        capture_output=True, text=True, env=env, cwd=root, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return data
-
-
 @pytest.fixture
-def index(pristine: Path, data_dir: Path) -> Path:
-    """This test's own copy of the index, in the `data_dir` fixture's folder."""
-    for item in pristine.iterdir():
-        if item.name == "embedders":
-            continue  # data_dir already links the shared embedder export
-        if item.is_dir():
-            shutil.copytree(item, data_dir / item.name)
-        else:
-            shutil.copy2(item, data_dir / item.name)
-    return data_dir
+def index(examples_index: Path, data_dir: Path) -> Path:
+    """This test's own copy of the examples index, in the `data_dir` fixture's folder."""
+    return copy_index(examples_index, data_dir)
 
 
 def doctor(data: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -26,10 +26,9 @@ from chromadb.api.client import SharedSystemClient
 from localgpt.errors import ExitCode
 from localgpt.index.manifest import Manifest
 from tests.conftest import EXAMPLES, ROOT, run_cli
-from tests.integration.test_ingest_sync import Index, assert_consistent, read_index
+from tests.helpers import Index, assert_consistent, copy_index, python_docs_corpus, read_index
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"
-MERCURIAL = Path("/work/shared/eval/dev/corpus/mercurial")
 
 # Runs the real CLI after arming one fault. argv: FAULT, then the localgpt arguments.
 DRIVER = r"""
@@ -84,43 +83,9 @@ sys.exit(main(argv))
 """
 
 
-def clean_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local"))
-    return env
-
-
-def build_index(root: Path, embedder_cache: Path, *folders: Path) -> Path:
-    """A data dir under `root` holding a real index of `folders` (for module-scoped fixtures)."""
-    data = root / "data"
-    data.mkdir()
-    (data / "embedders").symlink_to(embedder_cache, target_is_directory=True)
-    home = root / "home"
-    home.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-m", "localgpt", "--data-dir", str(data), "ingest", *map(str, folders), "-q"],
-        capture_output=True, text=True, env=clean_env(home), cwd=root, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return data
-
-
-def copy_index(source: Path, target: Path) -> Path:
-    """Copy a data dir's contents into `target` (which already links the shared embedder export)."""
-    for item in source.iterdir():
-        if item.name == "embedders":
-            continue
-        if item.is_dir():
-            shutil.copytree(item, target / item.name, symlinks=True)
-        else:
-            shutil.copy2(item, target / item.name)
-    return target
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
-    """A real index of examples/docs, built once per module and never modified."""
-    return build_index(tmp_path_factory.mktemp("faults"), embedder_cache, EXAMPLES)
+@pytest.fixture
+def pristine(examples_index: Path) -> Path:
+    return examples_index
 
 
 @pytest.fixture
@@ -277,16 +242,16 @@ def test_read_only_data_dir_for_real(index: Path, extra: Path) -> None:
 
 
 @needs_mount
-@pytest.mark.skipif(not MERCURIAL.is_dir(), reason="the shared eval corpus is not here")
 def test_full_disk_for_real(index: Path, tmp_path: Path) -> None:
-    """A 3 MB tmpfs: the examples index fits, the 720 chunks of the mercurial docs do not."""
+    """A 3 MB tmpfs: the examples index fits, the ~1,000 chunks of the Python reference do not."""
+    docs = python_docs_corpus(tmp_path / "python-docs")
     before, _ = state(index)
     disk, out = tmp_path / "disk", tmp_path / "out"
     disk.mkdir()
     out.mkdir()
     proc = in_mount_namespace(
         f"mount -t tmpfs -o size=3m tmpfs {disk} && cp -a {index}/. {disk}/",
-        ["--data-dir", str(disk), "ingest", str(MERCURIAL), "-q"],
+        ["--data-dir", str(disk), "ingest", str(docs), "-q"],
         after=f"cp -a {disk}/. {out}/",
     )
     assert proc.returncode == ExitCode.STORAGE, proc.stderr
@@ -301,13 +266,13 @@ def test_full_disk_for_real(index: Path, tmp_path: Path) -> None:
     assert all(after.texts[i] == before.texts[i] for i in before.ids)
     committed = {cid for rec in after.manifest.values() for cid in rec.chunk_ids}
     assert committed <= set(after.ids), "a committed file lost chunks"
-    assert set(after.manifest) - set(before.manifest) <= {str(p) for p in MERCURIAL.rglob("*")}
+    assert set(after.manifest) - set(before.manifest) <= {str(p) for p in docs.rglob("*")}
 
     # With room again, the same command completes, and the result is consistent.
-    proc = run_cli("--data-dir", str(out), "ingest", str(MERCURIAL), "--json")
+    proc = run_cli("--data-dir", str(out), "ingest", str(docs), "--json")
     assert proc.returncode == ExitCode.OK, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["files_total"] == 7 + len(list(MERCURIAL.rglob("*.txt")))
+    assert summary["files_total"] == 7 + len(list(docs.rglob("*.txt")))
     healed, pending = state(out)
     assert pending == []
     assert_consistent(healed)

@@ -71,10 +71,11 @@ def test_out_of_gpu_memory_retries_with_fewer_layers(
     llm = load_llm(settings_for(tmp_path))  # n_gpu_layers = "auto": everything first
     assert attempts == [-1, 15, 7]
     assert llm.report.gpu_supported is True
-    assert llm.report.gpu_layers == 7
+    # What llama.cpp itself reports, not the number asked for: this CPU-only build offloads none.
+    assert llm.report.gpu_layers == 0
     assert llm.report.notes == [
-        "not enough GPU memory to load with n_gpu_layers = -1: offloaded 7 of 31 layers; set [llm] "
-        "n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
+        "not enough GPU memory to load with n_gpu_layers = -1: loaded with 7 of 31 layers asked on "
+        "the GPU; set [llm] n_gpu_layers to a number, or use a smaller model or n_ctx, to choose yourself"
     ]
     assert llm.count("hello") > 0  # the model that came out of the retries really works
 
@@ -134,3 +135,12 @@ def test_broken_model_files_never_reach_llama_cpp(tmp_path: Path, monkeypatch: p
         with pytest.raises(ModelError, match=message):
             load_llm(settings_for(tmp_path, model=str(path)))
     assert attempts == []
+
+
+def test_offloaded_layers_are_read_from_what_llama_cpp_logs() -> None:
+    from localgpt.llm.llama_cpp import _offloaded
+
+    log = ["load_tensors: loading model tensors\n", "load_tensors: offloaded 12/31 layers to GPU\n"]
+    assert _offloaded(log, -1) == 12
+    assert _offloaded(["load_tensors: CPU_Mapped model buffer size\n"], -1) == 0  # a CPU-only build
+    assert _offloaded(log, 0) == 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +11,10 @@ from chromadb.api.client import SharedSystemClient
 
 from localgpt.errors import ExitCode
 from localgpt.index.chunk_ids import chunk_id
-from localgpt.index.manifest import FileRecord
 from localgpt.index.store import Store
-from localgpt.rag.resources import Resources
 from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
+from tests.helpers import assert_consistent, read_index
 
 DOC_NAMES = [
     "aurora-k7-manual.pdf",
@@ -30,48 +27,6 @@ DOC_NAMES = [
 ]
 
 
-@dataclass
-class Index:
-    """What the collection and the manifest hold, read in-process."""
-
-    metas: dict[str, dict[str, Any]]  # chunk id -> metadata
-    texts: dict[str, str]  # chunk id -> text
-    manifest: dict[str, FileRecord]
-    collection_meta: dict[str, Any]
-
-    @property
-    def ids(self) -> list[str]:
-        return sorted(self.metas)
-
-    def ids_of(self, source: Path | str) -> list[str]:
-        return sorted(i for i, meta in self.metas.items() if meta.get("source") == str(source))
-
-    def per_source(self) -> Counter[str]:
-        return Counter(str(meta["source"]) for meta in self.metas.values())
-
-
-def read_index(data_dir: Path, collection: str | None = None) -> Index:
-    overrides = {"paths.data_dir": str(data_dir), "store.collection": collection}
-    res = Resources(load_settings(None, overrides).settings)
-    try:
-        store = Store.open(res.settings)  # no embedder check: a test may have faked a mismatch
-        got = store.collection.get(include=["metadatas", "documents"])
-        manifest = res.manifest.all()
-        collection_meta = dict(store.collection.metadata or {})
-    finally:
-        res.manifest.close()
-        # A later read must see what the next subprocess wrote, not this process's cached segments.
-        SharedSystemClient.clear_system_cache()
-    ids = got["ids"]
-    assert len(ids) == len(set(ids)), "duplicate chunk ids in the collection"
-    return Index(
-        metas={i: dict(m or {}) for i, m in zip(ids, got["metadatas"] or [], strict=True)},
-        texts={i: t or "" for i, t in zip(ids, got["documents"] or [], strict=True)},
-        manifest=manifest,
-        collection_meta=collection_meta,
-    )
-
-
 def ingest(data_dir: Path, *args: str, expect: int = ExitCode.OK) -> dict[str, Any]:
     """Run `localgpt ingest ... --json`; check the exit code, return the summary."""
     proc = run_cli("--data-dir", str(data_dir), "ingest", *args, "--json")
@@ -79,15 +34,6 @@ def ingest(data_dir: Path, *args: str, expect: int = ExitCode.OK) -> dict[str, A
     summary = json.loads(proc.stdout)
     assert summary["exit_code"] == expect
     return summary
-
-
-def assert_consistent(index: Index) -> None:
-    """Manifest and collection agree exactly: every chunk belongs to one committed file."""
-    manifest_ids = [cid for rec in index.manifest.values() for cid in rec.chunk_ids]
-    assert len(manifest_ids) == len(set(manifest_ids)), "a chunk id is listed twice in the manifest"
-    assert sorted(manifest_ids) == index.ids
-    for path, rec in index.manifest.items():
-        assert index.ids_of(path) == sorted(rec.chunk_ids), path
 
 
 def test_sync_lifecycle(data_dir: Path, docs: Path) -> None:

@@ -18,9 +18,8 @@ import pytest
 
 from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
-from tests.conftest import EXAMPLES, run_cli
-from tests.integration.test_chroma_server import free_port, stop, wait_until_up
-from tests.integration.test_faults import build_index
+from tests.conftest import run_cli
+from tests.helpers import free_port, stop, wait_until_up
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"
 BUNDLED = bundled_llm_path()
@@ -56,9 +55,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+def indexed(examples_index: Path) -> Path:
     """A data dir with examples/docs indexed; asking only reads it."""
-    return build_index(tmp_path_factory.mktemp("llm-index"), embedder_cache, EXAMPLES)
+    return examples_index
 
 
 def ask(

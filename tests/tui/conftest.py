@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import localgpt.llm.llama_cpp
+import localgpt.llm.base
 from localgpt.settings.config import Settings, load_settings
 from tests.conftest import EXAMPLES
 
@@ -31,6 +31,9 @@ FAST_LLM = {
     "llm.n_threads": 2,
     "llm.n_gpu_layers": 0,
     "retrieval.k": 2,
+    # The LLM path, streamed token by token and left as written (the grounding tests check the rest).
+    "answer.mode": "generate",
+    "answer.unsupported": "keep",
 }
 QUESTION = "How much water does the tank hold?"
 
@@ -101,12 +104,12 @@ class TokenGate:
 @pytest.fixture
 def token_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenGate]:
     gate = TokenGate(after=3)
-    real_drain = localgpt.llm.llama_cpp.drain
+    real_drain = localgpt.llm.base.drain
 
     def drain(events: Any, result: Any, on_token: Any, cancel: Any) -> None:
         real_drain(events, result, gate.wrap(on_token), cancel)
 
-    monkeypatch.setattr(localgpt.llm.llama_cpp, "drain", drain)
+    monkeypatch.setattr(localgpt.llm.base, "drain", drain)
     yield gate
     gate.released.set()  # never leave a generation thread waiting
 

@@ -14,6 +14,7 @@ from tests.tui.conftest import QUESTION, TokenGate, ask, make_settings, wait_idl
 from tui.app import LocalGPTApp
 from tui.screens.chats import ChatsScreen
 from tui.screens.preview import SourcePreview
+from tui.widgets.conversation import annotate
 from tui.widgets.sources import SourceList
 
 pytestmark = [pytest.mark.anyio, pytest.mark.llm]
@@ -39,7 +40,7 @@ async def test_answer_streams_in_beside_its_sources(tui_data: Path, token_gate: 
         assert record.answer and not record.abstained and not record.cancelled
         assert view.pieces > token_gate.after  # one TokenArrived message per token
         assert record.answer.startswith(partial.strip()) and len(record.answer) > len(partial.strip())
-        assert view.markdown.source == record.answer
+        assert view.markdown.source == annotate(record.answer, record.citations)  # with its citations
         assert app.session.history == [(QUESTION, record.answer)]
 
         # The sources panel lists the answer's sources: number, file, page, score, snippet.
@@ -183,7 +184,7 @@ async def test_new_chat_then_reopen_the_saved_one(tui_data: Path) -> None:
 
         turns = app.main.conversation.turns
         assert [t.record.question for t in turns] == [QUESTION]
-        assert turns[0].markdown.source == answer
+        assert turns[0].markdown.source == annotate(answer, turns[0].record.citations)
         assert app.chat.id == first_chat
         assert app.session.history == [(QUESTION, answer)]  # follow-ups continue the reopened chat
         assert app.main.query_one(SourceList).sources == turns[0].record.sources != []

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from localgpt.rag.answer import Answer, Source
+from localgpt.rag.answer import Answer
 from localgpt.rag.resources import Resources
+from localgpt.rag.sources import Source
 from tests.conftest import EXAMPLES
 from tests.tui.conftest import make_settings
 from tui.chats import Chat, ChatStore, Turn

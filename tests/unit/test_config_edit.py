@@ -1,4 +1,4 @@
-"""The line-based config edit behind `localgpt models use`: one key changes, nothing else does."""
+"""The tomlkit config edit behind `localgpt models use`: one key changes, nothing else does."""
 
 from __future__ import annotations
 
@@ -39,11 +39,10 @@ def test_missing_key_goes_at_the_end_of_its_section() -> None:
 
 
 def test_missing_section_is_appended() -> None:
-    assert edit("", "llm", {"model": "a"}) == '[llm]\nmodel = "a"\n'
-    assert (
-        edit("[paths]\ndata_dir = 'd'", "llm", {"model": "a"})
-        == "[paths]\ndata_dir = 'd'\n\n[llm]\nmodel = \"a\"\n"
-    )
+    assert tomllib.loads(edit("", "llm", {"model": "a"})) == {"llm": {"model": "a"}}
+    new = edit("[paths]\ndata_dir = 'd'", "llm", {"model": "a"})
+    assert new.startswith("[paths]\ndata_dir = 'd'")
+    assert tomllib.loads(new) == {"paths": {"data_dir": "d"}, "llm": {"model": "a"}}
 
 
 def test_values_are_escaped() -> None:
@@ -71,12 +70,20 @@ def test_set_keys_creates_a_missing_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['llm.model = "auto"\n', 'llm = { model = "auto" }\n', '[llm]\nmodel = """\nauto"""\n'],
+    ['llm.model = "auto"\nllm.n_ctx = 2048\n', 'llm = { model = "auto", n_ctx = 2048 }\n',
+     '[llm]\nmodel = """\nauto"""\nn_ctx = 2048\n'],
     ids=["dotted-key", "inline-table", "multi-line-string"],
-)
-def test_layouts_it_cannot_edit_are_refused_untouched(tmp_path: Path, text: str) -> None:
+)  # fmt: skip
+def test_unusual_layouts_are_edited_in_place(tmp_path: Path, text: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
+    set_keys(path, "llm", {"model": "x.gguf"})
+    assert tomllib.loads(path.read_text()) == {"llm": {"model": "x.gguf", "n_ctx": 2048}}
+
+
+def test_a_file_that_is_not_toml_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[llm\nmodel = auto\n")
     with pytest.raises(ConfigError, match=r"set these by hand under \[llm\]: model = \"x.gguf\""):
         set_keys(path, "llm", {"model": "x.gguf"})
-    assert path.read_text() == text
+    assert path.read_text() == "[llm\nmodel = auto\n"

@@ -15,6 +15,8 @@ import pytest
 
 from localgpt.offline import enforce_offline
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 HEAVY = (
     "torch",
     "sentence_transformers",
@@ -131,3 +133,12 @@ def test_the_cli_goes_offline_before_any_command() -> None:
         env={"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "ANONYMIZED_TELEMETRY": "True"},
     )
     assert out["result"] == ["1", "1", "False"]
+
+
+def test_the_layer_contract_holds() -> None:
+    """cli -> tui -> ingest -> rag -> index, llm, embed -> models -> settings; the core never imports
+    textual (pyproject.toml [tool.importlinter]). A wrong-way import anywhere fails this."""
+    lint = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+    proc = subprocess.run([lint], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Contracts: 2 kept, 0 broken." in proc.stdout

@@ -13,11 +13,11 @@ from localgpt.errors import ExitCode, ModelError
 from localgpt.models.files import (
     BUNDLED_LLM_FILE,
     bundled_llm_path,
-    check_gguf,
     local_ggufs,
     resolve_embedder,
     resolve_llm_model,
 )
+from localgpt.models.gguf import read_gguf
 
 
 def fake_gguf(path: Path) -> Path:
@@ -42,7 +42,7 @@ def test_auto_with_empty_models_dir_is_the_bundled_smollm2(models_dir: Path) -> 
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" == BUNDLED_LLM_FILE
     assert path.is_file()
     assert path == bundled_llm_path()
-    check_gguf(path)  # the bundled file is a real GGUF
+    assert read_gguf(path).architecture == "llama"  # the bundled file is a real GGUF
 
 
 def test_auto_with_missing_models_dir_is_the_bundled_smollm2(tmp_path: Path) -> None:
@@ -112,31 +112,6 @@ def test_missing_absolute_path_names_that_path(tmp_path: Path, models_dir: Path)
         resolve_llm_model(str(missing), models_dir)
     assert str(missing) in str(info.value)
     assert "localgpt models pull" in str(info.value)
-
-
-# --- the GGUF check ------------------------------------------------------------------------------
-
-
-def test_check_gguf_accepts_the_magic(models_dir: Path) -> None:
-    check_gguf(fake_gguf(models_dir / "ok.gguf"))
-
-
-@pytest.mark.parametrize(
-    "content",
-    [b"<!DOCTYPE html><html>404</html>", b"", b"GGU", b"ggml\x00\x00"],
-    ids=["html", "empty", "truncated", "old-ggml"],
-)
-def test_check_gguf_refuses_other_files(models_dir: Path, content: bytes) -> None:
-    path = models_dir / "bad.gguf"
-    path.write_bytes(content)
-    with pytest.raises(ModelError, match="not a GGUF") as info:
-        check_gguf(path)
-    assert str(path) in str(info.value)
-
-
-def test_check_gguf_on_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="cannot read"):
-        check_gguf(tmp_path / "absent.gguf")
 
 
 # --- the embedder --------------------------------------------------------------------------------

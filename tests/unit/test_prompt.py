@@ -10,14 +10,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from langchain_core.documents import Document
 
 from localgpt.llm.llama_cpp import LLM
-from localgpt.rag.answer import Source
 from localgpt.rag.prompt import (
     ABSTAIN_TEXT,
     SYSTEM_PROMPT,
     BuiltPrompt,
-    ContextChunk,
     PromptTooLongError,
     build_messages,
     fit_prompt,
@@ -25,7 +24,9 @@ from localgpt.rag.prompt import (
     user_message,
 )
 from localgpt.rag.resources import Resources
+from localgpt.rag.sources import Source
 from localgpt.settings.config import Settings
+from tests.helpers import chunk
 
 N_CTX = 512
 MAX_TOKENS = 48
@@ -57,7 +58,9 @@ def test_context_blocks_are_labelled_with_number_path_and_page(isolated: Path) -
     assert warranty.label == "docs/warranty.md § Warranty period"
     assert faq.label == "/elsewhere/faq.txt"
 
-    chunks = [ContextChunk(s.label, f"  {s.text}\n", s.score) for s in (manual, warranty, faq)]
+    chunks = [
+        chunk(s.source, f"  {s.text}\n", s.score, s.page, heading=s.heading) for s in (manual, warranty, faq)
+    ]
     assert format_context(chunks, [0, 2]) == (
         "[1] docs/aurora-k7-manual.pdf p.2\nThe tank holds 1.8 litres.\n\n[2] /elsewhere/faq.txt\nAquaPure K."
     )
@@ -67,7 +70,7 @@ def test_context_blocks_are_labelled_with_number_path_and_page(isolated: Path) -
 
 
 def test_messages_are_system_then_history_then_the_question() -> None:
-    chunks = [ContextChunk("a.pdf p.1", "alpha", 0.9)]
+    chunks = [chunk("a.pdf", "alpha", 0.9, page=1)]
     messages = build_messages("Q2?", chunks, [0], [("Q1?", "A1.")])
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[0]["content"] == SYSTEM_PROMPT
@@ -102,22 +105,22 @@ def text_of(llm: LLM, n_tokens: int, seed: str = "") -> str:
 
 
 def fit(
-    llm: LLM, question: str, chunks: list[ContextChunk], history: Sequence[tuple[str, str]] = ()
+    llm: LLM, question: str, chunks: list[Document], history: Sequence[tuple[str, str]] = ()
 ) -> BuiltPrompt:
-    return fit_prompt(question, chunks, history, llm.render, llm.tokenize, N_CTX, MAX_TOKENS)
+    return fit_prompt(question, chunks, history, llm.render, llm.count, N_CTX, MAX_TOKENS)
 
 
 def assert_fits(llm: LLM, built: BuiltPrompt) -> None:
-    assert built.tokens == llm.tokenize(built.rendered.prompt)  # counted on the exact string sent
-    assert len(built.tokens) + built.max_tokens <= N_CTX
+    assert built.n_tokens == llm.count(built.rendered.prompt)  # counted on the exact string sent
+    assert built.n_tokens + built.max_tokens <= N_CTX
 
 
 SCORES = [0.41, 0.87, 0.12, 0.66, 0.93, 0.25, 0.58, 0.74, 0.33, 0.49]  # distinct, in no order
 
 
-def chunks_of(llm: LLM, n_tokens: int) -> list[ContextChunk]:
+def chunks_of(llm: LLM, n_tokens: int) -> list[Document]:
     return [
-        ContextChunk(f"docs/part-{i}.md", text_of(llm, n_tokens, seed=f"Part{i}."), score)
+        chunk(f"docs/part-{i}.md", text_of(llm, n_tokens, seed=f"Part{i}."), score)
         for i, score in enumerate(SCORES)
     ]
 
@@ -125,7 +128,7 @@ def chunks_of(llm: LLM, n_tokens: int) -> list[ContextChunk]:
 @pytest.mark.llm
 def test_long_chunks_at_n_ctx_512_keep_the_best_one_trimmed_and_really_generate(llm: LLM) -> None:
     chunks = chunks_of(llm, 400)  # 10 x 400 tokens against a 512-token window
-    assert all(380 <= llm.count(c.text) <= 400 for c in chunks)
+    assert all(380 <= llm.count(c.page_content) <= 400 for c in chunks)
     built = fit(llm, QUESTION, chunks)
     assert_fits(llm, built)
     assert built.max_tokens == MAX_TOKENS
@@ -138,8 +141,8 @@ def test_long_chunks_at_n_ctx_512_keep_the_best_one_trimmed_and_really_generate(
 
     # llama.cpp agrees: generating from the fitted prompt at n_ctx 512 raises nothing.
     assert llm.n_ctx == N_CTX
-    completion = llm.stream(built.tokens, built.rendered.stop, built.max_tokens)
-    assert completion.prompt_tokens == len(built.tokens)
+    completion = llm.stream(built.messages, built.rendered.prompt, built.rendered.stop, built.max_tokens)
+    assert completion.prompt_tokens == built.n_tokens
     assert completion.prompt_tokens + completion.completion_tokens <= N_CTX
 
 
@@ -170,7 +173,7 @@ def test_history_is_trimmed_before_chunks(llm: LLM) -> None:
         (f"Turn {t}: what about part {t}?", text_of(llm, 40, seed=f"Answer{t}.")) for t in range(1, 7)
     ]  # 6 turns, ~300 tokens: more than the half of the budget that history may take
     chunks = [
-        ContextChunk(f"docs/small-{i}.md", text_of(llm, 40, seed=f"Small{i}."), s)
+        chunk(f"docs/small-{i}.md", text_of(llm, 40, seed=f"Small{i}."), s)
         for i, s in enumerate((0.9, 0.5, 0.7))
     ]
     built = fit(llm, QUESTION, chunks, history)
@@ -188,7 +191,7 @@ def test_prompt_too_long_only_when_the_question_alone_cannot_fit(llm: LLM) -> No
     chunks = chunks_of(llm, 60)
 
     def base_len(question: str) -> int:
-        return len(llm.tokenize(llm.render(build_messages(question, [], [], [])).prompt))
+        return llm.count(llm.render(build_messages(question, [], [], [])).prompt)
 
     # A long question that still fits with a full answer: chunks give way, no error.
     medium = text_of(llm, 250, seed="Medium?")

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 def ingest_folder(resources: Resources, folder: Path, reporter: Reporter) -> Summary:
     """One sync under the collection's ingest lock, like the CLI (a second writer is refused)."""
-    from ingest.lock import IngestLock
     from ingest.pipeline import Ingestor
+    from localgpt.index.locks import IngestLock
 
     settings = resources.settings
     with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s=0):

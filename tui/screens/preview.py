@@ -1,10 +1,14 @@
-"""The source preview: the retrieved chunk, highlighted, between the text before and after it."""
+"""The source preview: the retrieved chunk, highlighted, between the text before and after it.
+
+The sentences the answer quotes (its evidence) stand out inside the chunk in the quote style.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from localgpt.errors import LocalGPTError
-from localgpt.rag.answer import Source
+from localgpt.rag.sources import Source
 from localgpt.settings.display import shown
 from tui.messages import OpenSource
 from tui.passage import Passage
@@ -27,10 +31,15 @@ class SourcePreview(ModalScreen[None]):
         Binding("e", "open('editor')", "Open in $EDITOR", id="preview.editor"),
     ]
 
-    def __init__(self, source: Source, load: Callable[[], Passage]) -> None:
+    QUOTE_STYLE = "bold reverse"
+
+    def __init__(
+        self, source: Source, load: Callable[[], Passage], quotes: Sequence[tuple[int, int]] = ()
+    ) -> None:
         super().__init__()
         self.source = source
         self._load = load
+        self.quotes = list(quotes)  # (start, end) in source.text: the evidence to highlight
         self.passage: Passage | None = None
 
     def compose(self) -> ComposeResult:
@@ -41,7 +50,7 @@ class SourcePreview(ModalScreen[None]):
             yield Label(title, id="preview-title", markup=False)
             with VerticalScroll(id="preview-body"):
                 yield Static("", id="preview-before", markup=False)
-                yield Static(s.text, id="preview-passage", markup=False)
+                yield Static(self.highlighted(s.text), id="preview-passage", markup=False)
                 yield Static("", id="preview-after", markup=False)
         yield Footer()
 
@@ -64,7 +73,7 @@ class SourcePreview(ModalScreen[None]):
     def _show(self, passage: Passage) -> None:
         self.passage = passage
         self.query_one("#preview-before", Static).update(passage.before.rstrip("\n"))
-        self.query_one("#preview-passage", Static).update(passage.text)
+        self.query_one("#preview-passage", Static).update(self.highlighted(passage.text))
         self.query_one("#preview-after", Static).update(passage.after.lstrip("\n"))
         self.query_one("#preview-before").display = bool(passage.before.strip())
         self.query_one("#preview-after").display = bool(passage.after.strip())
@@ -73,6 +82,19 @@ class SourcePreview(ModalScreen[None]):
         body = self.query_one("#preview-body", VerticalScroll)
         body.loading = False
         self.call_after_refresh(body.scroll_to_center, self.query_one("#preview-passage"), animate=False)
+
+    def highlighted(self, text: str) -> Text:
+        """The chunk with its quoted spans styled. The offsets are into the chunk as retrieved;
+        if the stored copy differs, each quote is looked up by its text instead."""
+        out = Text(text)
+        for start, end in self.quotes:
+            quote = self.source.text[start:end]
+            if text[start:end] != quote:
+                start = text.find(quote) if quote else -1
+                end = start + len(quote)
+            if start >= 0 and quote:
+                out.stylize(self.QUOTE_STYLE, start, end)
+        return out
 
     def _failed(self, error: str) -> None:
         self.query_one("#preview-body").loading = False

@@ -1,6 +1,13 @@
-"""The conversation pane: each turn is the question and its Markdown answer, streamed in."""
+"""The conversation pane: each turn is the question and its Markdown answer, streamed in.
+
+A finished answer shows its citations: each sentence backed by a source ends with that source's
+number, and a sentence no source supports (kept under `[answer] unsupported = "mark"`) is flagged.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -8,12 +15,42 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from localgpt.rag.evidence import Citation
+from localgpt.rag.sentences import cited_numbers
 from tui.chats import Turn
+
+UNSUPPORTED_FLAG = "⚠"
+_CITED_NEXT = re.compile(r"[ \t]*\[\d{1,3}\]")  # "… litres. [1]": the marker follows the sentence
 
 WELCOME = (
     "Ask a question about your documents and press Enter.\n"
     "Follow-ups keep the conversation.  F1 lists every key; Ctrl+P searches the actions."
 )
+
+
+def annotate(answer: str, citations: Sequence[Citation]) -> str:
+    """The answer as shown: "[n]" after each supported sentence that cites nothing, and the flag
+    after each unsupported one."""
+    out: list[str] = []
+    pos = 0
+    for c in citations:
+        at = answer.find(c.sentence, pos)
+        if at < 0:
+            continue
+        out.append(answer[pos:at])
+        sentence = c.sentence
+        if not c.supported:
+            sentence += f" {UNSUPPORTED_FLAG}"
+        elif (
+            c.n is not None
+            and not cited_numbers(sentence)
+            and not _CITED_NEXT.match(answer, at + len(sentence))
+        ):
+            sentence += f" [{c.n}]"
+        out.append(sentence)
+        pos = at + len(c.sentence)
+    out.append(answer[pos:])
+    return "".join(out)
 
 
 class TurnView(Vertical):
@@ -35,8 +72,17 @@ class TurnView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.record.question, classes="question", markup=False)
-        yield Markdown(self.record.answer if self.done else "", classes="answer")
+        yield Markdown(self.shown if self.done else "", classes="answer")
         yield Static(self._meta(), classes="meta", markup=False)
+
+    @property
+    def shown(self) -> str:
+        """The finished answer with its citations and flags."""
+        return annotate(self.record.answer, self.record.citations)
+
+    @property
+    def unsupported(self) -> int:
+        return sum(1 for c in self.record.citations if not c.supported)
 
     @property
     def markdown(self) -> Markdown:
@@ -53,6 +99,9 @@ class TurnView(Vertical):
             parts.append("cancelled")
         elif rec.abstained:
             parts.append("not found in your documents")
+        if self.unsupported and not rec.abstained:
+            n = self.unsupported
+            parts.append(f"{UNSUPPORTED_FLAG} {n} sentence{'s' if n != 1 else ''} not found in the sources")
         if rec.standalone_question:
             parts.append(f"searched for: {rec.standalone_question}")
         if rec.sources:
@@ -80,9 +129,10 @@ class TurnView(Vertical):
         await self._stop_stream()
         self.record = record
         self.done = True
-        if self.markdown.source != record.answer:
-            await self.markdown.update(record.answer)  # the stripped final text
+        if self.markdown.source != self.shown:
+            await self.markdown.update(self.shown)  # the final text, with its citations
         self.set_class(record.cancelled, "-cancelled")
+        self.set_class(self.unsupported > 0, "-unsupported")
         self.set_meta()
 
     async def fail(self, error: str) -> None:

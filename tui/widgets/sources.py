@@ -1,7 +1,11 @@
-"""The sources panel: the chunks behind the selected answer, each two lines, best evidence first."""
+"""The sources panel: the chunks behind the selected answer, each two lines, best evidence first.
+
+Enter previews a chunk with the sentences the answer quotes from it (its evidence) highlighted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,7 +15,8 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from localgpt.rag.answer import Source
+from localgpt.rag.evidence import Evidence
+from localgpt.rag.sources import Source
 from localgpt.settings.display import shown
 from tui.messages import OpenSource, PreviewSource
 
@@ -49,9 +54,11 @@ class SourceList(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sources: list[Source] = []
+        self.evidence: list[Evidence] = []
 
-    def show(self, sources: list[Source]) -> None:
+    def show(self, sources: list[Source], evidence: Sequence[Evidence] = ()) -> None:
         self.sources = list(sources)
+        self.evidence = list(evidence)
         self.set_options([Option(describe(s), id=str(i)) for i, s in enumerate(self.sources)])
         if self.sources:
             self.highlighted = 0
@@ -62,9 +69,14 @@ class SourceList(OptionList):
             return None
         return self.sources[self.highlighted]
 
+    def quotes(self, source: Source) -> list[Evidence]:
+        """The evidence quoted from this source."""
+        return [e for e in self.evidence if e.chunk_id == source.chunk_id and e.n == source.n]
+
     def action_preview(self) -> None:
         if self.current is not None:
-            self.post_message(PreviewSource(self.current))
+            spans = [(e.start, e.end) for e in self.quotes(self.current)]
+            self.post_message(PreviewSource(self.current, spans))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()  # a click: preview it, like Enter
@@ -80,9 +92,9 @@ class SourcesPanel(Vertical):
         yield Label("Sources", id="sources-title")
         yield SourceList(id="sources-list")
 
-    def show(self, sources: list[Source], title: str) -> None:
+    def show(self, sources: list[Source], title: str, evidence: Sequence[Evidence] = ()) -> None:
         self.query_one("#sources-title", Label).update(title)
-        self.query_one(SourceList).show(sources)
+        self.query_one(SourceList).show(sources, evidence)
 
     @property
     def sources(self) -> list[Source]:

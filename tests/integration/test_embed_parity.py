@@ -1,0 +1,36 @@
+"""The in-process ONNX int8 encoder agrees with sentence-transformers on torch, on real text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from localgpt.embed.onnx import OnnxEmbedder
+from localgpt.embed.sentence_transformers import SentenceTransformersEmbedder
+from localgpt.models.files import resolve_embedder
+from localgpt.settings.config import EmbeddingsSettings
+
+
+def real_chunks(n: int) -> list[str]:
+    """Paragraphs of the Python reference that CPython ships (pydoc_data), prose and code alike."""
+    from pydoc_data.topics import topics
+
+    paragraphs = [p.strip() for text in topics.values() for p in text.split("\n\n")]
+    return [p for p in paragraphs if len(p) > 200][:n]
+
+
+@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+def test_onnx_vectors_match_sentence_transformers(tmp_path: Path, embedder_cache: Path, backend: str) -> None:
+    name, source = resolve_embedder("auto")
+    chunks = real_chunks(50)
+    assert len(chunks) == 50
+    onnx = OnnxEmbedder(name, source, EmbeddingsSettings(backend=backend), embedder_cache)
+    torch = SentenceTransformersEmbedder(name, source, EmbeddingsSettings(backend="torch"), tmp_path)
+    a, b = onnx.encode(chunks), torch.encode(chunks)
+    assert a.shape == b.shape == (50, onnx.dimension)
+    cosine = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    print(f"\n{backend}: cosine to torch min {cosine.min():.4f}, mean {cosine.mean():.4f}")
+    assert cosine.min() >= 0.98
+    assert onnx.count_tokens(chunks[0]) == torch.count_tokens(chunks[0])
