@@ -42,20 +42,19 @@ def ingest(data: Path, corpus: Path) -> None:
 
 
 def features(data: Path, questions: list[Any]) -> list[dict[str, Any]]:
-    """One retrieval per question; what both gates need, computed from the same passages."""
+    """One retrieval per question (the answer path's own); what both gates need, from the same
+    passages."""
+    from localgpt.rag.answer import RAG
     from localgpt.rag.relevance import Passage, assess, question_terms
     from localgpt.rag.resources import Resources
-    from localgpt.rag.retrieval import search
     from localgpt.settings.config import load_settings
 
     settings = load_settings(CONFIG, {"paths.data_dir": str(data)}).settings
-    res = Resources(settings)
-    store, index = res.store(), res.keyword_index()
+    rag = RAG(Resources(settings))
+    index = rag.res.keyword_index()
     rows = []
     for q in questions:
-        docs = search(
-            q.question, store, res.embedder, lambda: index, settings.retrieval, settings.retrieval.k
-        )
+        docs = rag.documents(q.question)
         passages = [Passage(d.page_content, float(d.metadata["vector_score"])) for d in docs]
         rel = assess(q.question, passages, index.idf, len(index.ids))
         rows.append({
