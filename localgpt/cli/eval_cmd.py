@@ -94,6 +94,8 @@ def _detail(r: Any) -> dict[str, Any]:
         "hit_rank": first_hit_rank(r),
         "abstained": r.abstained,
         "answer": r.answer,
+        "sentences": r.sentences,
+        "unsupported": r.unsupported,
         "best_score": max((c.score for c in r.retrieved), default=0.0),
         "sources": [{"source": c.source, "page": c.page, "score": c.score} for c in r.retrieved],
     }
@@ -101,7 +103,7 @@ def _detail(r: Any) -> dict[str, Any]:
 
 def _print_table(report: dict[str, Any], rich: bool) -> None:
     rows: list[tuple[str, str]] = []
-    for section in ("retrieval", "abstention", "answer"):
+    for section in ("retrieval", "abstention", "answer", "grounding"):
         for key, value in (report.get(section) or {}).items():
             rows.append((f"{section} {key}", "-" if value is None else f"{value:.3f}"))
     if "citation_accuracy" in report:

@@ -52,6 +52,8 @@ class Result:
     cited: list[int] = field(default_factory=list)  # 1-based source numbers
     latency_ms: float = 0.0
     retrieval_ms: float = 0.0
+    sentences: int = 0  # sentences of the final answer that make a claim
+    unsupported: int = 0  # of those, the ones the grounding check finds no support for
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -195,6 +197,14 @@ def score(results: Sequence[Result], k: int) -> dict[str, Any]:
             gold = r.question.source_file or ""
             right += any(same_file(r.retrieved[n - 1].source, gold) for n in cited)
         report["citation_accuracy"] = _ratio(right, len(with_citation))
+    sentences = sum(r.sentences for r in results)
+    if sentences:
+        unsupported = sum(r.unsupported for r in results)
+        report["grounding"] = {
+            "sentences": sentences,
+            "unsupported": unsupported,
+            "unsupported_rate": _ratio(unsupported, sentences),
+        }
     latencies = [r.latency_ms for r in results if r.latency_ms]
     retrievals = [r.retrieval_ms for r in results if r.retrieval_ms]
     report["latency_ms"] = {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from localgpt.evaluation.metrics import Question, Result, Retrieved, cited_sources
 
 if TYPE_CHECKING:
+    from localgpt.rag.answer import RAG, Answer
     from localgpt.settings.config import Settings
 
 
@@ -18,17 +19,18 @@ def evaluate(
 ) -> list[Result]:
     from localgpt.rag.answer import RAG
     from localgpt.rag.resources import Resources
+    from localgpt.rag.sources import Source
 
     rag = RAG(Resources(settings))
-    threshold = settings.retrieval.abstain_threshold
     results = []
     for n, q in enumerate(questions, 1):
         started = time.perf_counter()
-        sources = rag.retrieve(q.question)
+        docs = rag.documents(q.question)
         retrieval_ms = (time.perf_counter() - started) * 1000
+        sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]
         retrieved = [Retrieved(s.source, s.page, s.text, s.score) for s in sources]
-        best = max((s.score for s in sources), default=0.0)
-        result = Result(q, retrieved, abstained=best < threshold, retrieval_ms=retrieval_ms)
+        refused = not rag.relevance(q.question, docs).relevant
+        result = Result(q, retrieved, abstained=refused, retrieval_ms=retrieval_ms)
         if not retrieval_only:
             answer = rag.answer(q.question)
             result.answer = answer.answer
@@ -39,6 +41,8 @@ def evaluate(
             ] or retrieved
             result.cited = cited_sources(answer.answer, len(answer.sources))
             result.latency_ms = answer.timings.get("total_ms", 0.0)
+            if not answer.abstained:
+                result.sentences, result.unsupported = unsupported_sentences(rag, answer)
         else:
             result.latency_ms = retrieval_ms
         results.append(result)
@@ -47,3 +51,14 @@ def evaluate(
     if progress and sys.stderr.isatty():
         print(file=sys.stderr)
     return results
+
+
+def unsupported_sentences(rag: RAG, answer: Answer) -> tuple[int, int]:
+    """(sentences, unsupported ones) of a final answer, by the grounding check, whatever the
+    answer mode or `[answer] unsupported` setting produced it: the same yardstick for every row."""
+    from localgpt.rag.grounding import Grounder
+
+    passages = [(s.n, s.text) for s in answer.sources]
+    checks = Grounder(passages, rag.res.embedder.embed_documents, answer.question).check(answer.answer)
+    judged = [c for c in checks if not c.neutral]
+    return len(judged), sum(1 for c in judged if not c.supported)

@@ -244,6 +244,10 @@ class KeywordIndex:
         top = np.argsort(-scores)[:n]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def idf(self, token: str) -> float:
+        """The token's IDF in the collection; 0.0 for a token it never uses (the relevance gate)."""
+        return self._idf.get(token, 0.0)
+
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's terms found in `text`: an absolute relevance in [0, 1]."""
         terms = set(tokenize(query, self.cjk_mode))

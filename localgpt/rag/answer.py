@@ -14,12 +14,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from localgpt.rag.evidence import Citation, Evidence, SentenceGate, answer_mode, extractive
-from localgpt.rag.prompt import ABSTAIN_TEXT, fit_prompt
+from localgpt.rag.language import abstain_text, is_abstention
+from localgpt.rag.prompt import fit_prompt, system_prompt
 from localgpt.rag.sources import Source
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
+    from localgpt.rag.relevance import Relevance
     from localgpt.rag.resources import Resources
 
 CONDENSE_SYSTEM = (
@@ -50,17 +52,12 @@ class Answer:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["sources"] = [
-            {k: v for k, v in asdict(s).items() if k not in ("heading", "rows")}
+            {k: v for k, v in asdict(s).items() if k not in ("heading", "rows", "cosine")}
             | ({"heading": s.heading} if s.heading else {})
             | ({"rows": s.rows} if s.rows else {})
             for s in self.sources
         ]
         return out
-
-
-def is_abstention(text: str) -> bool:
-    norm = " ".join(text.lower().replace("’", "'").split())
-    return "couldn't find this in your documents" in norm or "could not find this in your documents" in norm
 
 
 class RAG:
@@ -81,6 +78,12 @@ class RAG:
         """The same chunks as `documents`, numbered for showing (search results, eval)."""
         return [Source.from_document(n, d) for n, d in enumerate(self.documents(query, k, source_glob), 1)]
 
+    def relevance(self, question: str, docs: Sequence[Document]) -> Relevance:
+        """The relevance gate (`[retrieval] relevance`): refuse before the model runs."""
+        from localgpt.rag.relevance import judge
+
+        return judge(question, docs, self.settings.retrieval, self.res.keyword_index)
+
     def answer(
         self,
         question: str,
@@ -95,15 +98,15 @@ class RAG:
         started = time.perf_counter()
         docs = self.documents(retrieval_query or question, k, source_glob)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        best = max((float(d.metadata.get("score", 0.0)) for d in docs), default=0.0)
-        if best < self.settings.retrieval.abstain_threshold:
+        if not self.relevance(retrieval_query or question, docs).relevant:
+            refusal = abstain_text(question)
             if on_sources:
                 on_sources([])
             if on_token:
-                on_token(ABSTAIN_TEXT)
+                on_token(refusal)
             total = (time.perf_counter() - started) * 1000
             return Answer(
-                question, ABSTAIN_TEXT, True, [], self._model_name(),
+                question, refusal, True, [], self._model_name(),
                 {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(total, 1),
                  "total_ms": round(total, 1)},
                 {"prompt": 0, "completion": 0},
@@ -113,8 +116,9 @@ class RAG:
             return self._extract(question, sources, started, retrieval_ms, on_sources, on_token)
         llm = self.res.llm
         built = fit_prompt(
-            question, docs, history, llm.render, llm.count, llm.n_ctx, self.settings.llm.max_tokens
-        )
+            question, docs, history, llm.render, llm.count, llm.n_ctx, self.settings.llm.max_tokens,
+            system=system_prompt(question),
+        )  # fmt: skip
         used = [Source.from_document(n, docs[i]) for n, i in enumerate(built.chunks, 1)]
         if on_sources:
             on_sources(used)
@@ -139,8 +143,8 @@ class RAG:
         abstained = refused or (self.settings.answer.unsupported != "keep" and not grounded.supported)
         if abstained and (refused or not text):
             if on_token and not text:
-                on_token(ABSTAIN_TEXT)
-            text = ABSTAIN_TEXT
+                on_token(abstain_text(question))
+            text = abstain_text(question)
         return Answer(
             question=question,
             answer=text,
@@ -177,7 +181,7 @@ class RAG:
         if on_sources:
             on_sources(sources)
         grounded = extractive(question, sources, self.res.embedder.encode)
-        text = grounded.text or ABSTAIN_TEXT
+        text = grounded.text or abstain_text(question)
         if on_token:
             on_token(text)
         total = round((time.perf_counter() - started) * 1000, 1)

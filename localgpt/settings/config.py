@@ -109,8 +109,13 @@ class RetrievalSettings(_Section):
         description="Weight of the vector ranking for a CJK question with an English-only embedder.",
     )
     score_threshold: float = Field(0.0, ge=0, le=1, description="Drop chunks scoring below this.")
+    relevance: Literal["calibrated", "legacy"] = Field(
+        "calibrated",
+        description="Relevance gate: 'calibrated' (per script, localgpt/rag/relevance.py) or "
+        "'legacy' (best chunk score below abstain_threshold, the gate before issue 12).",
+    )
     abstain_threshold: float = Field(
-        0.35, ge=0, le=1, description="Abstain when the best score is below this."
+        0.35, ge=0, le=1, description="The 'legacy' gate: abstain when the best score is below this."
     )
 
 

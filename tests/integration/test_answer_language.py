@@ -1,0 +1,64 @@
+"""Relevance across languages, through the real `localgpt ask`: the real embedder, Chroma over a
+copy of examples/docs (ingested once per session), the bundled SmolLM2, the shipped gate.
+
+- a Chinese question is answered from the Chinese quick-start guide, not refused;
+- on-topic questions whose answer is in no document are refused with exit code 3, in the
+  question's language, and `abstained` stays the machine-readable flag.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from localgpt.errors import ExitCode
+from localgpt.rag.language import ABSTAIN_TEXTS
+from tests.conftest import EXAMPLES, run_cli
+
+pytestmark = pytest.mark.llm
+
+SHORT = {"LOCALGPT_LLM__MAX_TOKENS": "48", "LOCALGPT_LLM__TEMPERATURE": "0"}
+PREHEAT_ZH = "Aurora K7 的预热时间是多少？"
+# On topic (the machine is in every document), but no document gives its price.
+PRICE_EN = "How much does the Aurora K7 cost?"
+# On topic for the Chinese quick-start guide, which never mentions Bluetooth.
+BLUETOOTH_ZH = "Aurora K7 支持蓝牙吗？"
+
+
+def ask(data_dir: Path, question: str) -> tuple[int, dict]:
+    proc = run_cli("--data-dir", str(data_dir), "ask", question, "--json", env=SHORT)
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_chinese_question_is_answered_from_the_chinese_document(indexed_data_dir: Path) -> None:
+    code, payload = ask(indexed_data_dir, PREHEAT_ZH)
+    assert code == ExitCode.OK, payload
+    assert payload["abstained"] is False
+    assert payload["answer"].strip() and payload["answer"] != ABSTAIN_TEXTS["zh"]
+    assert Path(payload["sources"][0]["source"]).name == "zh-quickstart.md"
+    assert "45 秒" in payload["sources"][0]["text"]
+
+
+def test_on_topic_unanswerable_question_is_refused(indexed_data_dir: Path) -> None:
+    code, payload = ask(indexed_data_dir, PRICE_EN)
+    assert code == ExitCode.ABSTAINED, payload
+    assert payload["abstained"] is True
+    assert payload["answer"] == ABSTAIN_TEXTS["en"]
+    assert payload["tokens"] == {"prompt": 0, "completion": 0}  # refused before the model ran
+
+
+def test_chinese_refusal_over_chinese_documents(tmp_path: Path, data_dir: Path) -> None:
+    """A Chinese corpus and a Chinese question whose subject it never mentions: exit 3, and the
+    refusal on stdout is in Chinese."""
+    corpus = tmp_path / "zh"
+    corpus.mkdir()
+    shutil.copy(EXAMPLES / "zh-quickstart.md", corpus)
+    ingested = run_cli("--data-dir", str(data_dir), "ingest", str(corpus), "--quiet")
+    assert ingested.returncode == ExitCode.OK, ingested.stderr
+    proc = run_cli("--data-dir", str(data_dir), "ask", BLUETOOTH_ZH, env=SHORT)
+    assert proc.returncode == ExitCode.ABSTAINED, proc.stdout + proc.stderr
+    assert proc.stdout == ABSTAIN_TEXTS["zh"] + "\n"
