@@ -13,46 +13,41 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on, work
-from textual.app import App, SuspendNotSupported, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
-from localgpt.errors import LocalGPTError, NoIndexError
+from localgpt.errors import LocalGPTError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.evidence import answer_mode
 from localgpt.rag.resources import Resources
 from localgpt.server.info import live_server
 from localgpt.server.remote_session import RemoteSession
 from localgpt.settings.layout import DataDir
-from tui import external
 from tui.chats import Chat, ChatStore, Turn
-from tui.collections import list_collections
+from tui.collections import count_index, list_collections
+from tui.keymap import app_keys, help_sections, palette_commands
 from tui.messages import (
     AnswerDone,
     AnswerFailed,
-    IndexCounted,
     IngestDone,
     ModelFailed,
     ModelReady,
-    OpenSource,
-    PreviewSource,
     SourcesFound,
     TokenArrived,
 )
-from tui.passage import surrounding
 from tui.screens.chats import ChatsScreen
 from tui.screens.collections import CollectionsScreen, valid_collection
 from tui.screens.help import HelpScreen, Section
 from tui.screens.ingest import IngestScreen, ingest_folder
 from tui.screens.main import MainScreen
-from tui.screens.preview import SourcePreview
+from tui.status_updates import StatusApp
 from tui.widgets.conversation import TurnView
 from tui.widgets.sources import SourceList
 
 if TYPE_CHECKING:
     from ingest.pipeline import Reporter, Summary
-    from localgpt.rag.sources import Source
     from localgpt.settings.config import Settings
 
 
@@ -60,7 +55,7 @@ if TYPE_CHECKING:
 QUIT_PRESS_WINDOW_S = 3.0
 
 
-class LocalGPTApp(App[None]):
+class LocalGPTApp(StatusApp):
     TITLE = "localgpt"
     CSS_PATH = "app.tcss"
     # Ctrl+C copies text selected in an input first (Textual's own binding there); otherwise it
@@ -112,7 +107,7 @@ class LocalGPTApp(App[None]):
     @work(thread=True, exit_on_error=False, group="load")
     def _load_models(self, resources: Resources) -> None:
         """Load once: the index counts first (quick), then the LLM, then warm the embedder."""
-        self.post_message(self._count(resources))
+        self.post_message(count_index(resources))
         if self.server is not None:
             self.post_message(ModelReady(f"server {self.server.url}", 0, []))
             return
@@ -135,54 +130,6 @@ class LocalGPTApp(App[None]):
                 resources.keyword_index()
         except Exception:
             pass  # the same failure reappears, with its message, when a question needs them
-
-    @staticmethod
-    def _count(resources: Resources) -> IndexCounted:
-        name = resources.settings.store.collection
-        try:
-            resources.store()
-            files, chunks = resources.manifest.count()
-        except NoIndexError:
-            return IndexCounted(name, 0, 0)  # not an error: nothing ingested yet
-        except LocalGPTError as exc:
-            return IndexCounted(name, 0, 0, str(exc))
-        except Exception as exc:  # e.g. a Chroma error not mapped to ours: report it, don't die
-            return IndexCounted(name, 0, 0, f"{type(exc).__name__}: {exc}")
-        return IndexCounted(name, files, chunks)
-
-    @work(thread=True, exit_on_error=False, group="count")
-    def _refresh_index(self, resources: Resources) -> None:
-        self.post_message(self._count(resources))
-
-    def on_model_ready(self, message: ModelReady) -> None:
-        self.model_state = "ready"
-        status = self.main.status
-        status.model = message.name
-        status.gpu_layers = message.gpu_layers
-        status.state = "answering…" if self.busy_turn is not None else ""
-        self.main.prompt.placeholder = "Ask about your documents…"
-        for note in message.notes:
-            self.notify(note, title="Model", severity="warning")
-
-    def on_model_failed(self, message: ModelFailed) -> None:
-        self.model_state = "failed"
-        self.main.status.model = "no model"
-        self.main.status.state = ""
-        self.main.prompt.placeholder = "The model could not load; see the message"
-        self.notify(message.error, title="Model", severity="error", timeout=20)
-
-    def on_index_counted(self, message: IndexCounted) -> None:
-        if message.collection != self.resources.settings.store.collection:
-            return  # a count for a collection we have since switched away from
-        status = self.main.status
-        status.collection = message.collection
-        status.files = message.files
-        status.chunks = message.chunks
-        if message.error:
-            status.note = "index unusable"
-            self.notify(message.error, title="Index", severity="error", timeout=20)
-        else:
-            status.note = "" if message.chunks else "empty: F5 adds a folder"
 
     # ---- asking ----------------------------------------------------------------------------------
 
@@ -432,75 +379,17 @@ class LocalGPTApp(App[None]):
             severity="warning" if summary.skipped else "information",
         )
 
-    # ---- sources ---------------------------------------------------------------------------------
-
-    def on_preview_source(self, message: PreviewSource) -> None:
-        resources, source = self.resources, message.source
-        self.push_screen(
-            SourcePreview(source, lambda: surrounding(resources.store(), source), message.quotes)
-        )
-
-    def on_open_source(self, message: OpenSource) -> None:
-        self._prepare_view(message.source, message.kind)
-
-    @work(thread=True, exit_on_error=False, group="view")
-    def _prepare_view(self, source: Source, kind: str) -> None:
-        """Reading (and for PDFs extracting) the file can take a moment: not on the event loop."""
-        try:
-            argv = external.program("editor" if kind == "editor" else "pager")
-            target = external.prepare(source.source, source.text, source.page)
-        except LocalGPTError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Open", severity="error")
-            return
-        self.call_from_thread(self.run_viewer, external.command(argv, target), target)
-
-    def run_viewer(self, argv: list[str], target: external.ViewTarget) -> None:
-        """Hand the terminal to the pager or editor; the app resumes when it exits."""
-        try:
-            with self.suspend():
-                external.launch(argv)
-        except SuspendNotSupported:
-            self.notify("This terminal can't hand over to another program.", severity="error")
-        except OSError as exc:
-            self.notify(f"cannot run {argv[0]}: {exc.strerror}", severity="error")
-        finally:
-            target.cleanup()
-
     # ---- help and the command palette ------------------------------------------------------------
 
     def help_sections(self) -> list[Section]:
-        def bindings(items: Iterable[object]) -> list[Binding]:
-            return list(Binding.make_bindings(items))  # type: ignore[arg-type]
-
-        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
-        return [
-            ("Chat", [*bindings(MainScreen.BINDINGS), palette, *bindings(self.app_keys())]),
-            ("Sources list", bindings(SourceList.BINDINGS)),
-            ("Source preview", bindings(SourcePreview.BINDINGS)),
-            ("Saved chats", bindings(ChatsScreen.BINDINGS)),
-            ("Collections", bindings(CollectionsScreen.BINDINGS)),
-            ("Ingest", bindings(IngestScreen.BINDINGS)),
-            ("Help", bindings(HelpScreen.BINDINGS)),
-        ]
+        return help_sections(self.COMMAND_PALETTE_BINDING, self.app_keys())
 
     @classmethod
     def app_keys(cls) -> list[BindingType]:
         """Textual's app-wide keys, with ours in place of those we rebind (Ctrl+C)."""
-        ours = list(cls.BINDINGS)
-        taken = {b.key for b in Binding.make_bindings(ours)}
-        return [*(b for b in Binding.make_bindings(App.BINDINGS) if b.key not in taken), *ours]
+        return app_keys(cls.BINDINGS)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if screen is not self.main:
-            return
-        yield SystemCommand("New chat", "Start a new conversation (Ctrl+N)", self.action_new_chat)
-        yield SystemCommand("Open a saved chat", "List saved chats and reopen one (F3)", self.action_chats)
-        yield SystemCommand("Switch collection", "Choose the collection to ask (F4)", self.action_collections)
-        yield SystemCommand("Ingest a folder", "Add or update a folder in the index (F5)", self.action_ingest)
-        yield SystemCommand("Copy answer", "Copy the selected answer (Ctrl+Y)", self.action_copy_answer)
-        yield SystemCommand("Show sources", "Move to the sources of the selected answer (F2)",
-                            self.action_focus_sources)  # fmt: skip
-        if self.busy_turn is not None:
-            yield SystemCommand("Cancel answer", "Stop generating (Esc or Ctrl+C)", self.action_cancel)
-        yield SystemCommand("Help", "List every key (F1)", self.action_help)
+        if screen is self.main:
+            yield from palette_commands(self)
