@@ -70,3 +70,13 @@ def test_cache_round_trip_and_key_separation(tmp_path: Path) -> None:
 def test_cache_key_follows_the_settings() -> None:
     assert OcrOptions(dpi=200).settings_key() == OcrOptions(dpi=200, mode="force").settings_key()
     assert OcrOptions(dpi=200).settings_key() != OcrOptions(dpi=300).settings_key()
+
+
+def test_chinese_and_latin_words_are_spaced_apart() -> None:
+    from ingest.ocr.engine import space_mixed
+
+    assert space_mixed("在升级时使用maintainerscripts触发debconf来打扰用户。") == (
+        "在升级时使用 maintainerscripts 触发 debconf 来打扰用户。"
+    )
+    assert space_mixed("参见第A.2节，共57页") == "参见第 A.2 节，共 57 页"
+    assert space_mixed("plain English, 中文。") == "plain English, 中文。"
