@@ -34,10 +34,11 @@ def load_pdf(path: pathlib.Path, ocr: FileOcr | None = None) -> list[Document]:
 
         found, ocr_problem = ocr_pages(path, needs_ocr, ocr, blank_is_empty=mode == "auto")
         docs.update(found)
-        # "force" on a page OCR could not read: its text layer is still better than nothing.
+        # A page OCR did not read (no image on it, or nothing recognised) keeps its text layer,
+        # even one the garbage rule flagged: never less text than without OCR.
         for number in needs_ocr:
             text = texts[number]
-            if number not in docs and text and text.strip() and not _needs_ocr(text, "auto"):
+            if number not in docs and text and text.strip():
                 docs[number] = make_doc(text, path, "pdf", page=number)
     if not docs:
         if mode == "off" or not needs_ocr:

@@ -14,12 +14,15 @@ def test_a_real_text_layer_is_not_garbage() -> None:
     assert not is_garbage("The water tank holds 1.8 litres; refill it every morning.")
     assert not is_garbage("升级到新版本应当是静默且非侵入式的，已有用户应当只在发现旧的错误被修复时注意到。")
     assert not is_garbage("  12  ")  # too short to judge: a page number
+    assert not is_garbage("Contents\nAngles . . . . . . . . . . . . . . . . . . . . . . 128\nReplot 128")
 
 
 def test_cid_runs_private_use_and_symbol_soup_are_garbage() -> None:
     assert is_garbage("(cid:12)(cid:45)(cid:3) (cid:77)(cid:18)(cid:9) Total (cid:4)(cid:2)")
     assert is_garbage("".join(chr(0xE000 + i) + (" " if i % 5 == 4 else "") for i in range(40)))
-    assert is_garbage("!#$%&*+<=>?@^~|\\ }{][ !#$%&*+<=>?@^~|\\ ab")
+    assert is_garbage(
+    assert is_garbage("ab " + "\ufffd\ufffd\ufffd\ufffd " * 6)
+    )
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
