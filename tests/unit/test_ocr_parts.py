@@ -20,9 +20,7 @@ def test_a_real_text_layer_is_not_garbage() -> None:
 def test_cid_runs_private_use_and_symbol_soup_are_garbage() -> None:
     assert is_garbage("(cid:12)(cid:45)(cid:3) (cid:77)(cid:18)(cid:9) Total (cid:4)(cid:2)")
     assert is_garbage("".join(chr(0xE000 + i) + (" " if i % 5 == 4 else "") for i in range(40)))
-    assert is_garbage(
     assert is_garbage("ab " + "\ufffd\ufffd\ufffd\ufffd " * 6)
-    )
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
