@@ -46,8 +46,9 @@ def iter_pdf(path: pathlib.Path, ocr: FileOcr | None = None) -> Iterator[Documen
         found, problem = ocr_pages(path, [number], ocr, blank_is_empty=mode == "auto")
         ocr_problem = ocr_problem or problem
         doc = found.get(number)
-        # "force" on a page OCR could not read: its text layer is still better than nothing.
-        if doc is None and text and text.strip() and not _needs_ocr(text, "auto"):
+        # A page OCR did not read (no image on it, or nothing recognised) keeps its text layer,
+        # even one the garbage rule flagged: never less text than without OCR.
+        if doc is None and text and text.strip():
             doc = make_doc(text, path, "pdf", page=number)
         if doc is not None:
             yielded = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,6 +168,18 @@ def layout(boxes: list[tuple[Any, str, float]]) -> str:
         out.append(_join(it[3] for it in line))
         previous = (top, bottom)
     return "\n".join(out)
+
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_THEN_LATIN = re.compile(f"([{_HAN}])([A-Za-z0-9])")
+_LATIN_THEN_HAN = re.compile(f"([A-Za-z0-9])([{_HAN}])")
+
+
+def space_mixed(text: str) -> str:
+    """A space between Chinese and Latin letters or digits ("使用 maintainer scripts 触发"), as
+    typeset Chinese text has it: the recogniser runs them together, which glues words for the
+    keyword index. Applied when a page is read (cached or not), so the cache keeps raw lines."""
+    return _LATIN_THEN_HAN.sub(r"\1 \2", _HAN_THEN_LATIN.sub(r"\1 \2", text))
 
 
 def _join(parts: Any) -> str:

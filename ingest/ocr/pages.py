@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.ocr.cache import OcrCache
-from ingest.ocr.engine import MAX_SIDE, MIN_LINE_SCORE, OcrEngine, PageText, engine_version
+from ingest.ocr.engine import (
+    MAX_SIDE,
+    MIN_LINE_SCORE,
+    OcrEngine,
+    PageText,
+    engine_version,
+    space_mixed,
+)
 
 OcrMode = Literal["auto", "off", "force"]
 # Bumped when the layout of boxes into text changes: old cache entries then stop matching.
@@ -90,4 +97,4 @@ class FileOcr:
             self.stats.seconds += time.monotonic() - start
         if self.ocr.on_page is not None:
             self.ocr.on_page()
-        return cached
+        return PageText(space_mixed(cached.text), cached.confidence, cached.lines)

@@ -14,12 +14,13 @@ def test_a_real_text_layer_is_not_garbage() -> None:
     assert not is_garbage("The water tank holds 1.8 litres; refill it every morning.")
     assert not is_garbage("升级到新版本应当是静默且非侵入式的，已有用户应当只在发现旧的错误被修复时注意到。")
     assert not is_garbage("  12  ")  # too short to judge: a page number
+    assert not is_garbage("Contents\nAngles . . . . . . . . . . . . . . . . . . . . . . 128\nReplot 128")
 
 
 def test_cid_runs_private_use_and_symbol_soup_are_garbage() -> None:
     assert is_garbage("(cid:12)(cid:45)(cid:3) (cid:77)(cid:18)(cid:9) Total (cid:4)(cid:2)")
     assert is_garbage("".join(chr(0xE000 + i) + (" " if i % 5 == 4 else "") for i in range(40)))
-    assert is_garbage("!#$%&*+<=>?@^~|\\ }{][ !#$%&*+<=>?@^~|\\ ab")
+    assert is_garbage("ab " + "\ufffd\ufffd\ufffd\ufffd " * 6)
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
@@ -70,3 +71,13 @@ def test_cache_round_trip_and_key_separation(tmp_path: Path) -> None:
 def test_cache_key_follows_the_settings() -> None:
     assert OcrOptions(dpi=200).settings_key() == OcrOptions(dpi=200, mode="force").settings_key()
     assert OcrOptions(dpi=200).settings_key() != OcrOptions(dpi=300).settings_key()
+
+
+def test_chinese_and_latin_words_are_spaced_apart() -> None:
+    from ingest.ocr.engine import space_mixed
+
+    assert space_mixed("在升级时使用maintainerscripts触发debconf来打扰用户。") == (
+        "在升级时使用 maintainerscripts 触发 debconf 来打扰用户。"
+    )
+    assert space_mixed("参见第A.2节，共57页") == "参见第 A.2 节，共 57 页"
+    assert space_mixed("plain English, 中文。") == "plain English, 中文。"
