@@ -76,7 +76,7 @@ def test_bad_pdfs_are_skipped_with_reasons_and_nothing_is_lost(data_dir: Path, d
     why = {row["path"]: row["reason"] for row in summary["skipped"]}
     for path in scanned - set(summary["added"]):
         assert "OCR" in why[path] or why[path].startswith(
-            ("unreadable", "encrypted", "timed out", "parser crashed")
+            ("unreadable", "encrypted", "timed out", "parser crashed", "no pages")
         ), why[path]
 
     by_prefix = Counter(reason.split(":")[0] for reason in reasons)

@@ -12,7 +12,7 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from localgpt.rag.resources import Resources
-from localgpt.rag.retrieval import search, vector_weight
+from localgpt.rag.retrieval import vector_weight
 from localgpt.settings.config import Settings
 
 ZH_Q = "Aurora K7 的预热时间是多少？指示灯怎么闪？"
@@ -42,7 +42,7 @@ def test_a_chinese_question_is_ranked_by_its_keywords(res: Resources) -> None:
     keyword = res.keyword_index()
     by_keywords = [cid for cid, _ in keyword.search(ZH_Q, retrieval.fetch_k)]
     assert by_keywords
-    docs = search(ZH_Q, res.store(), res.embedder, lambda: keyword, retrieval, 4)
+    docs = res.retriever(k=4).invoke(ZH_Q)
     got = [d.metadata["id"] for d in docs]
     assert got == by_keywords[: len(got)]
     assert Path(docs[0].metadata["source"]).name == "zh-quickstart.md"
