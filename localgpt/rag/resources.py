@@ -53,6 +53,11 @@ class Resources:
     @cached_property
     def embedder_source(self) -> tuple[str, str]:
         """(name, folder or hub name) of the embedder, without loading it."""
+        if self.settings.embeddings.backend == "openai":
+            # The server names the model: ask it (one small request). The folder is that of a
+            # local copy of the same model, for exact token counts, or "" (an estimate).
+            remote = self.embedder
+            return remote.name, getattr(remote, "tokenizer_dir", "")
         profile = resolve_profile(self.settings.embeddings.model, self.settings.paths.models_dir)
         return profile.name, profile.source
 
@@ -64,6 +69,14 @@ class Resources:
             return int(json.loads(config.read_text())["max_seq_length"])
         except (OSError, ValueError, KeyError):
             return self.embedder.max_tokens
+
+    @cached_property
+    def embedder_dimension(self) -> int | None:
+        """The vector size to check against the collection's record: a remote embedder's is known
+        from its probe; a local one's name already fixes it (None: not loaded for a check)."""
+        if self.settings.embeddings.backend == "openai":
+            return self.embedder.dimension  # the server may swap models under the same name
+        return None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -96,7 +109,7 @@ class Resources:
 
                 name = self.embedder_source[0]
                 try:
-                    self._store = Store.open(self.settings, embedder_name=name)
+                    self._store = Store.open(self.settings, name, self.embedder_dimension)
                 except Exception as exc:
                     if not (create and isinstance(exc, NoIndexError)):
                         raise
