@@ -17,7 +17,7 @@ from localgpt.settings.layout import DataDir
 if TYPE_CHECKING:
     from localgpt.embed.base import Embedder
     from localgpt.index.keyword import KeywordIndex
-    from localgpt.index.manifest import Manifest
+    from localgpt.index.manifest import FileManifest
     from localgpt.index.store import Store
     from localgpt.llm.base import ChatModel
     from localgpt.rag.retrieval import HybridRetriever
@@ -90,7 +90,13 @@ class Resources:
             )
 
     @cached_property
-    def manifest(self) -> Manifest:
+    def manifest(self) -> FileManifest:
+        if self.settings.store.url:
+            # A team's collection: the records live beside it in the server (shared_manifest.py).
+            from localgpt.index.shared_manifest import ServerManifest
+            from localgpt.index.store import open_client
+
+            return ServerManifest(open_client(self.settings), self.settings, lambda: self.embedder_source[0])
         from localgpt.index.manifest import Manifest
 
         return Manifest(DataDir(self.data_dir).manifest, self.settings.store.collection)

@@ -50,6 +50,9 @@ class StoreSettings(_Section):
     )
     url: str = Field("", description="Chroma server URL; empty means the embedded store.")
     auth_header: str = Field("", description="'Name: value' header sent to the Chroma server.")
+    source_root: str = Field(
+        "", description="Files under this folder are indexed by their path relative to it (a team share)."
+    )
 
 
 class IngestSettings(_Section):
