@@ -71,7 +71,7 @@ class ServerManifest:
             return exc
         return NetworkError(f"the Chroma server at {self.url} failed (manifest): {type(exc).__name__}: {exc}")
 
-    def _get(self, **query: Any) -> list[tuple[str, dict[str, Any]]]:
+    def entries(self, **query: Any) -> list[tuple[str, dict[str, Any]]]:
         """(entry id, metadata) of every matching entry, paged."""
         records = self.records()
         if records is None:
@@ -89,7 +89,7 @@ class ServerManifest:
         except Exception as exc:
             raise self._error(exc) from None
 
-    def _upsert(self, entries: dict[str, dict[str, Any]]) -> None:
+    def put(self, entries: dict[str, dict[str, Any]]) -> None:
         records = self.records(create=True)
         assert records is not None
         try:
@@ -101,7 +101,7 @@ class ServerManifest:
         except Exception as exc:
             raise self._error(exc) from None
 
-    def _delete(self, ids: list[str] | None = None, where: dict[str, Any] | None = None) -> None:
+    def delete_entries(self, ids: list[str] | None = None, where: dict[str, Any] | None = None) -> None:
         records = self.records()
         if records is None or (ids is not None and not ids):
             return
@@ -128,7 +128,7 @@ class ServerManifest:
         )
 
     def all(self) -> dict[str, FileRecord]:
-        records = [self._record(meta) for _, meta in self._get(where={"kind": FILE})]
+        records = [self._record(meta) for _, meta in self.entries(where={"kind": FILE})]
         return {rec.path: rec for rec in sorted(records, key=lambda r: r.path)}
 
     def under(self, folder: str) -> dict[str, FileRecord]:
@@ -136,7 +136,7 @@ class ServerManifest:
         return {path: rec for path, rec in self.all().items() if path == folder or path.startswith(prefix)}
 
     def get(self, path: str) -> FileRecord | None:
-        found = self._get(ids=[f"{FILE}:{self.ids.to_id(path)}"])
+        found = self.entries(ids=[f"{FILE}:{self.ids.to_id(path)}"])
         return self._record(found[0][1]) if found else None
 
     def count(self) -> tuple[int, int]:
@@ -145,13 +145,13 @@ class ServerManifest:
 
     def mark_pending(self, path: str) -> None:
         source = self.ids.to_id(path)
-        self._upsert({f"{PENDING}:{source}": {"kind": PENDING, "source": source}})
+        self.put({f"{PENDING}:{source}": {"kind": PENDING, "source": source}})
 
     def pending(self) -> list[str]:
-        return [self.ids.to_path(str(meta["source"])) for _, meta in self._get(where={"kind": PENDING})]
+        return [self.ids.to_path(str(meta["source"])) for _, meta in self.entries(where={"kind": PENDING})]
 
     def clear_pending(self, path: str) -> None:
-        self._delete(ids=[f"{PENDING}:{self.ids.to_id(path)}"])
+        self.delete_entries(ids=[f"{PENDING}:{self.ids.to_id(path)}"])
 
     def commit_file(self, record: FileRecord) -> None:
         source = self.ids.to_id(record.path)
@@ -167,23 +167,23 @@ class ServerManifest:
             "embedder": self._embedder(),
             "ingested_at": time.time(),
         }
-        self._upsert({f"{FILE}:{source}": meta})
+        self.put({f"{FILE}:{source}": meta})
         self.clear_pending(record.path)
         self._bump()
 
     def remove(self, paths: Iterable[str]) -> None:
-        self._delete(ids=[f"{FILE}:{self.ids.to_id(p)}" for p in paths])
+        self.delete_entries(ids=[f"{FILE}:{self.ids.to_id(p)}" for p in paths])
         self._bump()
 
     def drop_collection(self) -> None:
         """Every record, pending entry and the generation; a writer's lease stays."""
-        self._delete(where={"kind": {"$in": [FILE, PENDING, GENERATION]}})
+        self.delete_entries(where={"kind": {"$in": [FILE, PENDING, GENERATION]}})
 
     def drop_all(self) -> None:
         self.drop_collection()
 
     def generation(self) -> int:
-        found = self._get(ids=[GENERATION])
+        found = self.entries(ids=[GENERATION])
         return int(found[0][1].get("generation", 0)) if found else 0
 
     def collections(self) -> list[str]:
@@ -192,4 +192,4 @@ class ServerManifest:
     def _bump(self) -> None:
         # Read-modify-write is safe: writers hold the lease. A reader's keyword cache only needs
         # the number to change.
-        self._upsert({GENERATION: {"kind": GENERATION, "generation": self.generation() + 1}})
+        self.put({GENERATION: {"kind": GENERATION, "generation": self.generation() + 1}})

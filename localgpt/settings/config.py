@@ -50,6 +50,9 @@ class StoreSettings(_Section):
     )
     url: str = Field("", description="Chroma server URL; empty means the embedded store.")
     auth_header: str = Field("", description="'Name: value' header sent to the Chroma server.")
+    lease_s: float = Field(
+        60.0, gt=1, le=3600, description="With a url: how long a killed writer's lease blocks others."
+    )
     source_root: str = Field(
         "", description="Files under this folder are indexed by their path relative to it (a team share)."
     )

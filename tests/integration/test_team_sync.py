@@ -134,3 +134,97 @@ def test_second_machine_sees_the_first_and_the_first_sees_its_changes(team: tupl
         # What the small model writes is its own affair; what it was given is B's edit, by A's path.
         assert cited[0] == str(a.mount / "faq.txt")
         assert not any(s.endswith("warranty.md") for s in cited)
+
+
+# ---- writers across machines ---------------------------------------------------------------------
+
+
+def chunk_ids_in_server(url: str, collection: str) -> list[str]:
+    import chromadb
+
+    host, port = url.rsplit(":", 1)
+    client = chromadb.HttpClient(host=host.split("//")[1], port=int(port))
+    return list(client.get_collection(collection).get(include=[])["ids"])
+
+
+def lease_of(url: str, collection: str) -> dict[str, Any] | None:
+    import chromadb
+
+    from localgpt.index.shared_manifest import companion_name
+
+    host, port = url.rsplit(":", 1)
+    client = chromadb.HttpClient(host=host.split("//")[1], port=int(port))
+    try:
+        got = client.get_collection(companion_name(collection)).get(ids=["lease"], include=["metadatas"])
+    except Exception:
+        return None
+    return dict(got["metadatas"][0]) if got["ids"] else None
+
+
+def assert_one_clean_index(machine: Machine, files: int) -> None:
+    """The collection holds exactly the chunks the shared manifest lists, each once."""
+    listed = machine.sources()
+    assert len(listed) == files
+    url, collection = machine.env["LOCALGPT_STORE__URL"], machine.env["LOCALGPT_STORE__COLLECTION"]
+    ids = chunk_ids_in_server(url, collection)
+    assert len(ids) == len(set(ids)) == sum(listed.values())
+
+
+def spawn_ingest(machine: Machine, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "localgpt", "--data-dir", str(machine.data), "ingest", str(machine.mount),
+         "--json", *args],
+        env={**machine.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def test_concurrent_ingests_from_two_machines_end_in_one_clean_ingest(team: tuple[Machine, Machine]) -> None:
+    a, b = team
+    procs = [spawn_ingest(m, "--wait", "600") for m in (a, b)]
+    results = [p.communicate(timeout=900) for p in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == ExitCode.OK, err
+    summaries = [json.loads(out) for out, _ in results]
+    # One did the work under the lease; the other then found every file unchanged.
+    assert sorted(len(s["added"]) for s in summaries) == [0, 7]
+    assert sorted(s["chunks_added"] for s in summaries)[0] == 0
+    assert_one_clean_index(a, 7)
+    assert lease_of(a.env["LOCALGPT_STORE__URL"], a.env["LOCALGPT_STORE__COLLECTION"]) is None
+
+
+def test_a_busy_lease_refuses_a_writer_not_a_reader_and_a_killed_writers_lease_expires(
+    team: tuple[Machine, Machine],
+) -> None:
+    import os
+    import signal
+    import time
+
+    from tests.helpers import python_docs_corpus
+
+    a, b = team
+    python_docs_corpus(a.mount / "python")  # enough work that A is still writing when B comes
+    url, collection = a.env["LOCALGPT_STORE__URL"], a.env["LOCALGPT_STORE__COLLECTION"]
+    writer = spawn_ingest(a, LOCALGPT_STORE__LEASE_S="8")
+    try:
+        deadline = time.monotonic() + 180
+        while lease_of(url, collection) is None:
+            assert writer.poll() is None, writer.communicate()[1]
+            assert time.monotonic() < deadline, "A never took the lease"
+            time.sleep(0.2)
+        refused = b.run("ingest", str(b.mount))
+        assert refused.returncode == ExitCode.BUSY, refused.stderr
+        assert refused.stderr.strip().count("\n") == 0 and "another ingest" in refused.stderr
+        assert "pid" in refused.stderr
+        assert b.run("sources", "--json").returncode == ExitCode.OK  # readers never wait
+        assert writer.poll() is None, "A finished too soon for the kill -9 half of the test"
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+    finally:
+        if writer.poll() is None:
+            os.killpg(writer.pid, signal.SIGKILL)
+            writer.wait()
+    assert lease_of(url, collection) is not None  # nobody released it: it can only expire
+    done = b.run("ingest", str(b.mount), "--json", "--wait", "120")
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert_one_clean_index(b, 7 + 79)
