@@ -27,10 +27,10 @@ LOCK_WAIT_S = 120.0  # a manual `localgpt ingest` may hold the collection; wait 
 def sync_once(res: Resources, roots: Sequence[Path]) -> Summary:
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter
-    from localgpt.index.locks import IngestLock
+    from localgpt.index.lease import writer_lock
 
     settings = res.settings
-    with IngestLock(settings.paths.data_dir, settings.store.collection, LOCK_WAIT_S):
+    with writer_lock(settings, lambda: res.manifest, LOCK_WAIT_S):
         summary = Ingestor(res, PlainReporter(quiet=True)).run(list(roots))
         if summary.added or summary.changed or summary.moved or summary.removed:
             res.keyword_index()  # rebuilt now, so the next question doesn't pay for it

@@ -49,7 +49,15 @@ class Failed:
 
 
 def make_token_counter(tokenizer_dir: str) -> Any:
-    """A token counter from the embedder's own tokenizer, without importing transformers."""
+    """A token counter from the embedder's own tokenizer, without importing transformers.
+
+    No folder: a remote embedder whose tokenizer this machine lacks, counted by an upper-bound
+    estimate (localgpt/embed/openai_server.py).
+    """
+    if not tokenizer_dir:
+        from localgpt.embed.openai_server import estimate_tokens
+
+        return estimate_tokens
     tokenizer_json = Path(tokenizer_dir) / "tokenizer.json"
     if tokenizer_json.is_file():
         from tokenizers import Tokenizer

@@ -53,7 +53,7 @@ def ingest_command(
     """
     from ingest.pipeline import Ingestor
     from ingest.report import PlainReporter, RichReporter, print_summary
-    from localgpt.index.locks import IngestLock
+    from localgpt.index.lease import writer_lock
     from localgpt.rag.resources import Resources
 
     missing = [str(p) for p in paths if not os.path.lexists(p)]
@@ -64,7 +64,7 @@ def ingest_command(
     res = Resources(settings)
     rich = sys.stderr.isatty() and not as_json and not quiet
     reporter = RichReporter() if rich else PlainReporter(quiet=quiet or as_json)
-    with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s):
+    with writer_lock(settings, lambda: res.manifest, wait_s):
         if rebuild and not dry_run:
             _drop(res)
         try:
@@ -177,13 +177,13 @@ def sources_command(app: AppContext, collection: str | None, as_json: bool) -> i
 def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | None, wait_s: float) -> int:
     """Remove files, or everything under folders, from the index (the files stay on disk)."""
     from ingest.names import index_name
-    from localgpt.index.locks import IngestLock
+    from localgpt.index.lease import writer_lock
     from localgpt.rag.resources import Resources
     from localgpt.settings.display import shown
 
     settings = app.load(**{"store.collection": collection}).settings
     res = Resources(settings)
-    with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s):
+    with writer_lock(settings, lambda: res.manifest, wait_s):
         targets = {}
         for path in paths:
             targets.update(res.manifest.under(index_name(os.path.abspath(path))))

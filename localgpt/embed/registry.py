@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localgpt.embed.base import UnsupportedModel
-from localgpt.models.embedder_profile import resolve_profile
+from localgpt.errors import ModelError
+from localgpt.models.embedder_profile import EmbedderProfile, resolve_profile
 
 if TYPE_CHECKING:
     from localgpt.embed.base import Embedder
@@ -30,12 +31,20 @@ BACKENDS: dict[str, tuple[str, ...]] = {
         "localgpt.embed.sentence_transformers:SentenceTransformersEmbedder",
     ),
     "torch": ("localgpt.embed.sentence_transformers:SentenceTransformersEmbedder",),
+    "openai": ("localgpt.embed.openai_server:OpenAIEmbedder",),
 }
+# Backends whose model runs elsewhere: this machine need not have it.
+REMOTE = {"openai"}
 
 
 def load_embedder(settings: EmbeddingsSettings, cache_dir: Path, models_dir: Path | None = None) -> Embedder:
     """The configured embedder (bundled, pulled into models_dir, or a local folder), with its prefixes."""
-    profile = resolve_profile(settings.model, models_dir)
+    try:
+        profile = resolve_profile(settings.model, models_dir)
+    except ModelError:
+        if settings.backend not in REMOTE:
+            raise
+        profile = EmbedderProfile(settings.model, "")  # a model only the server has
     for target in BACKENDS[settings.backend]:
         module, cls = target.split(":")
         backend = getattr(importlib.import_module(module), cls)

@@ -23,6 +23,7 @@ from localgpt.errors import (
 )
 from localgpt.index.locks import chroma_lock
 from localgpt.index.readonly import CHROMA_DB, chroma_read_copy, writable
+from localgpt.index.source_ids import SourceIds
 from localgpt.settings.disk import write_problem
 from localgpt.settings.layout import DataDir
 
@@ -113,7 +114,8 @@ class Store:
         self.client = client
         self.collection = collection
         self.name = name
-        self.settings = settings  # only for error messages: where the index lives
+        self.settings = settings  # for error messages (where the index lives) and source ids
+        self.source_ids = SourceIds(settings.store.source_root if settings else "")
 
     @contextmanager
     def _io(self, writing: bool) -> Iterator[None]:
@@ -210,6 +212,8 @@ class Store:
         documents: Sequence[str],
         metadatas: Sequence[dict[str, Any]],
     ) -> None:
+        if self.source_ids.root:
+            metadatas = [{**m, "source": self.source_ids.to_id(str(m.get("source", "")))} for m in metadatas]
         with self._io(writing=True):
             step = max(1, min(self.client.get_max_batch_size(), 5000))
             for i in range(0, len(ids), step):
@@ -228,19 +232,29 @@ class Store:
     def delete_source(self, source: str) -> None:
         """Every chunk of one file, including any that no manifest row lists."""
         with self._io(writing=True):
-            self.collection.delete(where={"source": source})
+            self.collection.delete(where={"source": self.source_ids.to_id(source)})
 
     def ids_for_source(self, source: str) -> list[str]:
         return self.ids_where({"source": source})
 
     def ids_where(self, where: dict[str, Any]) -> list[str]:
         with self._io(writing=False):
-            return list(self.collection.get(where=where, include=[])["ids"])
+            return list(self.collection.get(where=self.source_ids.where(where), include=[])["ids"])
 
     def fetch(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, Any]:
         include: list[Any] = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         with self._io(writing=False):
-            return dict(self.collection.get(ids=list(ids), include=include))
+            got: dict[str, Any] = dict(self.collection.get(ids=list(ids), include=include))
+        if self.source_ids.root and got.get("metadatas"):
+            got["metadatas"] = [self._local(m) for m in got["metadatas"]]
+        return got
+
+    def _local(self, meta: Any) -> dict[str, Any]:
+        """A chunk's metadata with its source id as this machine's path."""
+        meta = dict(meta or {})
+        if "source" in meta:
+            meta["source"] = self.source_ids.to_path(str(meta["source"]))
+        return meta
 
     def iter_all(self, include_embeddings: bool = False) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(id, text, metadata) for every chunk, paged so memory stays flat."""
@@ -254,7 +268,7 @@ class Store:
             docs = page["documents"] or [""] * len(ids)
             metas = page["metadatas"] or [{}] * len(ids)
             for chunk_id, text, meta in zip(ids, docs, metas, strict=True):
-                yield chunk_id, text or "", dict(meta or {})
+                yield chunk_id, text or "", self._local(meta)
             offset += len(ids)
 
     def query(
@@ -267,7 +281,7 @@ class Store:
             result = self.collection.query(
                 query_embeddings=[list(embedding)],  # type: ignore[arg-type]
                 n_results=n,
-                where=where,
+                where=self.source_ids.where(where),
                 include=["distances"],
             )
         ids = result["ids"][0]

@@ -17,7 +17,7 @@ from localgpt.settings.layout import DataDir
 if TYPE_CHECKING:
     from localgpt.embed.base import Embedder
     from localgpt.index.keyword import KeywordIndex
-    from localgpt.index.manifest import Manifest
+    from localgpt.index.manifest import FileManifest
     from localgpt.index.store import Store
     from localgpt.llm.base import ChatModel
     from localgpt.rag.retrieval import HybridRetriever
@@ -53,6 +53,11 @@ class Resources:
     @cached_property
     def embedder_source(self) -> tuple[str, str]:
         """(name, folder or hub name) of the embedder, without loading it."""
+        if self.settings.embeddings.backend == "openai":
+            # The server names the model: ask it (one small request). The folder is that of a
+            # local copy of the same model, for exact token counts, or "" (an estimate).
+            remote = self.embedder
+            return remote.name, getattr(remote, "tokenizer_dir", "")
         profile = resolve_profile(self.settings.embeddings.model, self.settings.paths.models_dir)
         return profile.name, profile.source
 
@@ -66,6 +71,14 @@ class Resources:
             return self.embedder.max_tokens
 
     @cached_property
+    def embedder_dimension(self) -> int | None:
+        """The vector size to check against the collection's record: a remote embedder's is known
+        from its probe; a local one's name already fixes it (None: not loaded for a check)."""
+        if self.settings.embeddings.backend == "openai":
+            return self.embedder.dimension  # the server may swap models under the same name
+        return None
+
+    @cached_property
     def embedder(self) -> Embedder:
         if self._models is not self:
             return self._models.embedder
@@ -77,7 +90,13 @@ class Resources:
             )
 
     @cached_property
-    def manifest(self) -> Manifest:
+    def manifest(self) -> FileManifest:
+        if self.settings.store.url:
+            # A team's collection: the records live beside it in the server (shared_manifest.py).
+            from localgpt.index.shared_manifest import ServerManifest
+            from localgpt.index.store import open_client
+
+            return ServerManifest(open_client(self.settings), self.settings, lambda: self.embedder_source[0])
         from localgpt.index.manifest import Manifest
 
         return Manifest(DataDir(self.data_dir).manifest, self.settings.store.collection)
@@ -96,7 +115,7 @@ class Resources:
 
                 name = self.embedder_source[0]
                 try:
-                    self._store = Store.open(self.settings, embedder_name=name)
+                    self._store = Store.open(self.settings, name, self.embedder_dimension)
                 except Exception as exc:
                     if not (create and isinstance(exc, NoIndexError)):
                         raise

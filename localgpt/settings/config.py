@@ -50,6 +50,12 @@ class StoreSettings(_Section):
     )
     url: str = Field("", description="Chroma server URL; empty means the embedded store.")
     auth_header: str = Field("", description="'Name: value' header sent to the Chroma server.")
+    lease_s: float = Field(
+        60.0, gt=1, le=3600, description="With a url: how long a killed writer's lease blocks others."
+    )
+    source_root: str = Field(
+        "", description="Files under this folder are indexed by their path relative to it (a team share)."
+    )
 
 
 class IngestSettings(_Section):
@@ -88,11 +94,13 @@ class EmbeddingsSettings(_Section):
         "auto",
         description="'auto' (bundled all-MiniLM-L6-v2), a pulled catalogue embedder, a path or a name.",
     )
-    backend: Literal["onnx-int8", "onnx", "torch"] = Field(
-        "onnx-int8", description="Inference backend for the embedder."
+    backend: Literal["onnx-int8", "onnx", "torch", "openai"] = Field(
+        "onnx-int8", description="Inference backend for the embedder; 'openai' embeds on a server."
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
     device: str = Field("cpu", description="torch device for the 'torch' backend.")
+    base_url: str = Field("", description="OpenAI-compatible /v1/embeddings server for backend 'openai'.")
+    api_key: str = Field("", description="Bearer token for backend 'openai'.")
 
 
 class RetrievalSettings(_Section):

@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 def ingest_folder(resources: Resources, folder: Path, reporter: Reporter) -> Summary:
     """One sync under the collection's ingest lock, like the CLI (a second writer is refused)."""
     from ingest.pipeline import Ingestor
-    from localgpt.index.locks import IngestLock
+    from localgpt.index.lease import writer_lock
 
     settings = resources.settings
-    with IngestLock(settings.paths.data_dir, settings.store.collection, wait_s=0):
+    with writer_lock(settings, lambda: resources.manifest, wait_s=0):
         summary = Ingestor(resources, reporter).run([folder])
         if summary.added or summary.changed or summary.moved or summary.removed:
             resources.keyword_index()  # rebuilt now, so the next question doesn't wait for it
