@@ -108,7 +108,7 @@ def _threads(configured: int) -> int | None:
     return max(1, (os.cpu_count() or 2))
 
 
-def _cpu_has_amx() -> bool:
+def cpu_has_amx() -> bool:
     try:
         return "amx_tile" in Path("/proc/cpuinfo").read_text(errors="ignore")
     except OSError:
@@ -116,7 +116,7 @@ def _cpu_has_amx() -> bool:
 
 
 @contextlib.contextmanager
-def _model_params(repack: bool) -> Iterator[None]:
+def model_params(repack: bool) -> Iterator[None]:
     """llama-cpp-python has no argument for `use_extra_bufts`, so its default params are wrapped
     while one model loads (under the Resources lock, so no other load sees the wrapper)."""
     import llama_cpp.llama_cpp as raw
@@ -155,9 +155,9 @@ def load_llm(settings: Settings) -> LLM:
     attempts = [0] if layers == 0 else _fallback_layers(layers, info.block_count)
     last_error: Exception | None = None
     for n in attempts:
-        repack = settings.llm.cpu_repack == "on" or (settings.llm.cpu_repack == "auto" and not _cpu_has_amx())
+        repack = settings.llm.cpu_repack == "on" or (settings.llm.cpu_repack == "auto" and not cpu_has_amx())
         try:
-            with _model_params(repack), _llama_log() as log:
+            with model_params(repack), _llama_log() as log:
                 llama = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=settings.llm.n_ctx,

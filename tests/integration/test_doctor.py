@@ -228,7 +228,11 @@ def test_ask_says_once_that_the_build_has_no_gpu(index: Path) -> None:
 
     if llama_cpp.llama_supports_gpu_offload():
         pytest.skip("this llama-cpp-python build has GPU support")
-    env = {"LOCALGPT_LLM__N_GPU_LAYERS": "8", "LOCALGPT_LLM__MAX_TOKENS": "8"}
+    env = {
+        "LOCALGPT_LLM__N_GPU_LAYERS": "8",
+        "LOCALGPT_LLM__MAX_TOKENS": "8",
+        "LOCALGPT_ANSWER__MODE": "generate",
+    }
     proc = run_cli("--data-dir", str(index), "ask", QUESTION, "--json", env=env)
     assert proc.returncode in (ExitCode.OK, ExitCode.ABSTAINED), proc.stderr
     json.loads(proc.stdout)  # stdout is still just the answer

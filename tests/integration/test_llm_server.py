@@ -30,13 +30,23 @@ pytestmark = [
 ]
 
 
+# llama-cpp-python's own server, with llama.cpp's CPU repack off where localgpt turns it off
+# (CPUs with AMX: its kernels fault under some hypervisors; see [llm] cpu_repack).
+SERVER = (
+    "import runpy\n"
+    "from localgpt.llm.llama_cpp import cpu_has_amx, model_params\n"
+    "with model_params(repack=not cpu_has_amx()):\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
+
 @contextmanager
 def llm_server(log: Path, n_ctx: int) -> Iterator[str]:
     """The base URL of `python -m llama_cpp.server` running the bundled model."""
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(BUNDLED),
+            [sys.executable, "-c", SERVER, "--model", str(BUNDLED),
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
