@@ -82,7 +82,15 @@ class RAG:
         """The relevance gate (`[retrieval] relevance`): refuse before the model runs."""
         from localgpt.rag.relevance import judge
 
-        return judge(question, docs, self.settings.retrieval, self.res.keyword_index)
+        by_part: dict[str, list[Document]] = {}
+        for doc in docs:  # a multi-part question's chunks say which part found them
+            by_part.setdefault(str(doc.metadata.get("subquery") or question), []).append(doc)
+        verdicts = [
+            judge(part, found, self.settings.retrieval, self.res.keyword_index)
+            for part, found in by_part.items()
+        ] or [judge(question, docs, self.settings.retrieval, self.res.keyword_index)]
+        # Answered when any part is: "the warranty and the tank" gets the part the documents hold.
+        return next((v for v in verdicts if v.relevant), verdicts[0])
 
     def answer(
         self,
