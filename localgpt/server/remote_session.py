@@ -82,6 +82,16 @@ class RemoteSession:
 
 
 def _answer(data: dict[str, Any]) -> Answer:
+    """The server's JSON back into the `Answer` an in-process turn gives (objects, not dicts)."""
+    from localgpt.rag.evidence import Citation, Evidence
+
     names = {f.name for f in fields(Answer)}
-    kept = {k: v for k, v in data.items() if k in names and k != "sources"}
-    return Answer(**kept, sources=sources_from(data.get("sources", [])))
+    built = {"sources", "evidence", "citations", "dropped"}
+    kept = {k: v for k, v in data.items() if k in names and k not in built}
+    return Answer(
+        **kept,
+        sources=sources_from(data.get("sources", [])),
+        evidence=[Evidence(**e) for e in data.get("evidence") or []],
+        citations=[Citation(**c) for c in data.get("citations") or []],
+        dropped=[Citation(**c) for c in data.get("dropped") or []],
+    )

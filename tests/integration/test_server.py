@@ -113,7 +113,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> It
     root = tmp_path_factory.mktemp("served")
     data = build_index(root, embedder_cache, EXAMPLES)
     # Short answers keep the module quick; the client below uses the same settings (same env).
-    server = start_server(data, root / "home", extra_env={"LOCALGPT_LLM__MAX_TOKENS": "48"})
+    # Generated answers: these tests follow tokens, cancellation and prompt counts through the model.
+    generate = {"LOCALGPT_LLM__MAX_TOKENS": "48", "LOCALGPT_ANSWER__MODE": "generate"}
+    server = start_server(data, root / "home", extra_env=generate)
     yield server
     stop_server(server)
 
@@ -310,7 +312,13 @@ async def test_chat_app_answers_through_the_server(served: Server, monkeypatch: 
     from tests.tui.conftest import wait_idle
     from tui.app import LocalGPTApp
 
-    for key in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "LOCALGPT_LLM__MAX_TOKENS"):
+    for key in (
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "LOCALGPT_LLM__MAX_TOKENS",
+        "LOCALGPT_ANSWER__MODE",
+    ):
         monkeypatch.setenv(key, served.env[key])  # the server's settings: it may answer
     settings = load_settings(None, {"paths.data_dir": str(served.data)}).settings
     app = LocalGPTApp(settings)
