@@ -323,6 +323,7 @@ async def test_chat_app_answers_through_the_server(served: Server, monkeypatch: 
         "XDG_DATA_HOME",
         "LOCALGPT_LLM__MAX_TOKENS",
         "LOCALGPT_ANSWER__MODE",
+        "LOCALGPT_ANSWER__UNSUPPORTED",
     ):
         monkeypatch.setenv(key, served.env[key])  # the server's settings: it may answer
     settings = load_settings(None, {"paths.data_dir": str(served.data)}).settings
