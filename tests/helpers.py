@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,25 @@ def ingest(data_dir: Path, *args: str, expect: int = ExitCode.OK) -> dict[str, A
     summary = json.loads(proc.stdout)
     assert summary["exit_code"] == expect
     return summary
+
+
+@contextlib.contextmanager
+def chroma_run(base: Path) -> Iterator[str]:
+    """A real `chroma run` server on 127.0.0.1 storing under `base`; its URL, stopped on exit."""
+    beside = Path(sys.executable).with_name("chroma")
+    cli = str(beside) if beside.exists() else shutil.which("chroma")
+    if cli is None:
+        pytest.skip("the `chroma` CLI is not installed")
+    port = free_port()
+    log = base / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [cli, "run", "--path", str(base / "db"), "--port", str(port), "--host", "127.0.0.1"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/api/v2/heartbeat", proc, log)
+        yield url
+    finally:
+        stop(proc)

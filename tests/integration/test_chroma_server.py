@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,38 +24,18 @@ from localgpt.errors import ExitCode
 from localgpt.index.store import open_client
 from localgpt.settings.config import load_settings
 from tests.conftest import run_cli
-from tests.helpers import assert_consistent, free_port, read_index, stop, wait_until_up
+from tests.helpers import assert_consistent, chroma_run, read_index
 
 QUESTION = "How much water does the Aurora K7 water tank hold?"
 OFF_TOPIC = "What is the capital of Mongolia?"
 STARTUP_S = 120
 
 
-def chroma_cli() -> str:
-    beside = Path(sys.executable).with_name("chroma")
-    found = str(beside) if beside.exists() else shutil.which("chroma")
-    if found is None:
-        pytest.skip("the `chroma` CLI is not installed")
-    return found
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a real Chroma server on 127.0.0.1, stopped after the module."""
-    base = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = base / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [chroma_cli(), "run", "--path", str(base / "db"), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/api/v2/heartbeat", proc, log)
+    with chroma_run(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def server_env(url: str, collection: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

@@ -22,33 +22,14 @@ import pytest
 from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
 from tests.conftest import EXAMPLES, run_cli
-from tests.helpers import clean_env, free_port, stop, wait_until_up
-
-
-def chroma_cli() -> str:
-    beside = Path(sys.executable).with_name("chroma")
-    found = str(beside) if beside.exists() else shutil.which("chroma")
-    if found is None:
-        pytest.skip("the `chroma` CLI is not installed")
-    return found
+from tests.helpers import chroma_run, clean_env
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = tmp_path_factory.mktemp("chroma-team")
-    port = free_port()
-    log = base / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [chroma_cli(), "run", "--path", str(base / "db"), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/api/v2/heartbeat", proc, log)
+    """The URL of a real Chroma server on 127.0.0.1, stopped after the module."""
+    with chroma_run(tmp_path_factory.mktemp("chroma-team")) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 @dataclass
