@@ -6,14 +6,16 @@ different model than the chunks it is compared with.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from localgpt.errors import (
+    BusyError,
     CorruptIndexError,
     IndexMismatchError,
     LocalGPTError,
@@ -21,7 +23,7 @@ from localgpt.errors import (
     NoIndexError,
     StorageError,
 )
-from localgpt.index.locks import chroma_lock
+from localgpt.index.locks import chroma_lock, ingest_running
 from localgpt.index.readonly import CHROMA_DB, chroma_read_copy, writable
 from localgpt.index.source_ids import SourceIds
 from localgpt.settings.disk import write_problem
@@ -33,8 +35,14 @@ if TYPE_CHECKING:
 
     from localgpt.settings.config import Settings
 
+T = TypeVar("T")
+
 SCHEMA_VERSION = 1
 PAGE = 2000
+# A read that runs between an ingest's writes can see the metadata ahead of the vectors ("Error
+# finding id" for a chunk the vector segment has not loaded yet). Reading again on a fresh client
+# sees both: against a writer upserting in a loop, 2 of 40 fresh readers failed without this.
+READ_RETRY_WAITS_S = (0.2, 0.5, 1.0, 2.0)
 
 
 def chroma_dir(settings: Settings) -> Path:
@@ -132,6 +140,38 @@ class Store:
                 raise _write_error(self.settings, exc) from None
             raise _storage_error(self.settings, exc) from None
 
+    def _read(self, call: Callable[[], T]) -> T:
+        """A read, tried again on a fresh client when an embedded store fails mid-ingest."""
+        embedded = self.settings is not None and not self.settings.store.url
+        for wait_s in READ_RETRY_WAITS_S if embedded else ():
+            try:
+                with self._io(writing=False):
+                    return call()
+            except CorruptIndexError:
+                time.sleep(wait_s)
+                self._reopen()
+        try:
+            with self._io(writing=False):
+                return call()
+        except CorruptIndexError:
+            assert self.settings is not None
+            if embedded and ingest_running(self.settings.paths.data_dir, self.name):
+                # Not damage: telling the user to rebuild would throw an intact index away.
+                raise BusyError(
+                    f"an ingest is writing collection '{self.name}' and the index could not be read "
+                    "meanwhile; ask again in a moment"
+                ) from None
+            raise
+
+    def _reopen(self) -> None:
+        from chromadb.api.client import SharedSystemClient
+
+        assert self.settings is not None
+        SharedSystemClient.clear_system_cache()  # else the new client shares the stale segments
+        self.client = open_client(self.settings)
+        with self._io(writing=False):
+            self.collection = self.client.get_collection(self.name, embedding_function=None)
+
     @classmethod
     def open(
         cls,
@@ -202,8 +242,7 @@ class Store:
             )
 
     def count(self) -> int:
-        with self._io(writing=False):
-            return int(self.collection.count())
+        return self._read(lambda: int(self.collection.count()))
 
     def upsert(
         self,
@@ -238,13 +277,12 @@ class Store:
         return self.ids_where({"source": source})
 
     def ids_where(self, where: dict[str, Any]) -> list[str]:
-        with self._io(writing=False):
-            return list(self.collection.get(where=self.source_ids.where(where), include=[])["ids"])
+        filter_ = self.source_ids.where(where)
+        return list(self._read(lambda: self.collection.get(where=filter_, include=[]))["ids"])
 
     def fetch(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, Any]:
         include: list[Any] = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        with self._io(writing=False):
-            got: dict[str, Any] = dict(self.collection.get(ids=list(ids), include=include))
+        got: dict[str, Any] = dict(self._read(lambda: self.collection.get(ids=list(ids), include=include)))
         if self.source_ids.root and got.get("metadatas"):
             got["metadatas"] = [self._local(m) for m in got["metadatas"]]
         return got
@@ -260,8 +298,7 @@ class Store:
         """(id, text, metadata) for every chunk, paged so memory stays flat."""
         offset = 0
         while True:
-            with self._io(writing=False):
-                page = self.collection.get(limit=PAGE, offset=offset, include=["documents", "metadatas"])
+            page = self._read(functools.partial(self._page, offset))
             ids = page["ids"]
             if not ids:
                 return
@@ -271,19 +308,24 @@ class Store:
                 yield chunk_id, text or "", self._local(meta)
             offset += len(ids)
 
+    def _page(self, offset: int) -> Any:
+        return self.collection.get(limit=PAGE, offset=offset, include=["documents", "metadatas"])
+
     def query(
         self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
         """(id, cosine similarity) of the n nearest chunks."""
         if n <= 0:
             return []
-        with self._io(writing=False):
-            result = self.collection.query(
+        filter_ = self.source_ids.where(where)
+        result = self._read(
+            lambda: self.collection.query(
                 query_embeddings=[list(embedding)],  # type: ignore[arg-type]
                 n_results=n,
-                where=self.source_ids.where(where),
+                where=filter_,
                 include=["distances"],
             )
+        )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
