@@ -122,7 +122,10 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
         "seed": cfg.seed,
         "flash_attn": True,
     }
-    raw = llama_cpp.Llama(model_path=str(llm.path), verbose=False, **params)
+    from localgpt.llm.llama_cpp import cpu_has_amx, model_params
+
+    with model_params(repack=not cpu_has_amx()):  # as load_llm: AMX faults on some VMs
+        raw = llama_cpp.Llama(model_path=str(llm.path), verbose=False, **params)
     rendered = llm.render(GEN_MESSAGES)
     tokens = llm.tokenize(rendered.prompt)
     stop = list(rendered.stop)

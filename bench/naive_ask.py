@@ -60,16 +60,19 @@ def main() -> int:
     chunks = [Document(page_content=d.page_content, metadata={**d.metadata, "score": 0.0}) for d in docs]
     messages = build_messages(question, chunks, list(range(len(chunks))), [], SYSTEM_PROMPT)
     gpu = bool(llama_cpp.llama_supports_gpu_offload()) and llm_cfg.n_gpu_layers != 0
-    llm = llama_cpp.Llama(
-        model_path=model_path,
-        n_ctx=llm_cfg.n_ctx,
-        n_batch=min(llm_cfg.n_batch, llm_cfg.n_ctx),
-        n_threads=llm_cfg.n_threads or os.cpu_count(),
-        n_gpu_layers=-1 if gpu else 0,
-        seed=llm_cfg.seed,
-        flash_attn=True,
-        verbose=False,
-    )
+    from localgpt.llm.llama_cpp import cpu_has_amx, model_params
+
+    with model_params(repack=not cpu_has_amx()):  # AMX faults on some VMs (localgpt/llm/llama_cpp.py)
+        llm = llama_cpp.Llama(
+            model_path=model_path,
+            n_ctx=llm_cfg.n_ctx,
+            n_batch=min(llm_cfg.n_batch, llm_cfg.n_ctx),
+            n_threads=llm_cfg.n_threads or os.cpu_count(),
+            n_gpu_layers=-1 if gpu else 0,
+            seed=llm_cfg.seed,
+            flash_attn=True,
+            verbose=False,
+        )
     pieces = 0
     for chunk in llm.create_chat_completion(
         messages=messages,  # type: ignore[arg-type]

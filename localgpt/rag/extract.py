@@ -13,6 +13,7 @@ Use: `extract_answer(question, [(1, chunk_text), ...], embed)` -> `Extracted`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,20 @@ MAX_SENTENCES = 3
 FOLLOW_SHARE = 0.85
 # With fewer content words, a sentence rarely answers anything by itself ("Water tank").
 MIN_WORDS = 3
+# A question that asks for a figure (how many, which version, 多少) is likelier answered by a
+# sentence holding a number the question doesn't: it gets this much more.
+NUMBER_BONUS = 0.1
+# A short label just before the best sentence ("HGPLAIN", "(1299) SQLITE_CONSTRAINT_NOTNULL") is
+# what "When set, this..." is about: it is quoted with it.
+HEADING_CONTEXT = True
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|big|large|old|often|far|fast|high|wide|tall|deep|heavy|loud)"
+    r"|what (?:number|year|version|size|percentage|value|port)|which (?:version|release|year|port)"
+    r"|since when|numeric)\b|多少|几[个种次层行位年天]|多长|多大|多久|多高|哪一年|哪个版本",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_LABEL_END = ("。", ".", "!", "?", "！", "？", ";", "；")
 
 
 @dataclass(frozen=True)
@@ -62,9 +77,10 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
     words = [content_words(s.text) for _, _, s in units]
     weights = _idf(content_words(question), words)
     cjk = is_cjk(question)
+    figure = _figure_bonus(question)
     scores = [
-        _score(float(sims[i]), _coverage(weights, words[i]), cjk) + 0.02 / (rank + 1)
-        for i, (rank, _, _) in enumerate(units)
+        _score(float(sims[i]), _coverage(weights, words[i]), cjk) + 0.02 / (rank + 1) + figure(s.text)
+        for i, (rank, _, s) in enumerate(units)
     ]
     best = int(np.argmax(scores))
     chosen = [best]
@@ -79,11 +95,28 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
         if not (needs_more or (len(chosen) == 1 and scores[nxt] >= FOLLOW_SHARE * scores[best])):
             break
         chosen.append(nxt)
+    before = best - 1
+    same_passage = before >= 0 and units[before][:2] == units[best][:2]
+    if HEADING_CONTEXT and same_passage and _is_label(units[before][2].text, words[before]):
+        chosen.insert(0, before)
     picks = [
         Pick(units[i][1], units[i][2].text, units[i][2].start, units[i][2].end, round(scores[i], 4))
         for i in chosen
     ]
     return Extracted(_render(picks), picks)
+
+
+def _figure_bonus(question: str) -> Callable[[str], float]:
+    if not _ASKS_NUMBER.search(question):
+        return lambda _: 0.0
+    asked = set(_NUMBER.findall(question))
+    return lambda text: NUMBER_BONUS if set(_NUMBER.findall(text)) - asked else 0.0
+
+
+def _is_label(text: str, words: frozenset[str]) -> bool:
+    """A heading or term line: short, and not a sentence of its own."""
+    text = text.strip()
+    return len(text) <= 80 and (len(words) < MIN_WORDS or not text.endswith(_LABEL_END))
 
 
 def _score(similarity: float, coverage: float, cjk: bool) -> float:
