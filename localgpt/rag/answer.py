@@ -53,6 +53,7 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)  # the quotes behind the answer
     citations: list[Citation] = field(default_factory=list)  # one per answer sentence
     dropped: list[Citation] = field(default_factory=list)  # unsupported sentences removed
+    unmentioned: list[str] = field(default_factory=list)  # names no document mentions (refused)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -111,7 +112,8 @@ class RAG:
         started = time.perf_counter()
         docs = self.documents(retrieval_query or question, k, source_glob)
         retrieval_ms = (time.perf_counter() - started) * 1000
-        if not self.relevance(retrieval_query or question, docs).relevant:
+        verdict = self.relevance(retrieval_query or question, docs)
+        if not verdict.relevant:
             refusal = abstain_text(question)
             if on_sources:
                 on_sources([])
@@ -122,7 +124,7 @@ class RAG:
                 question, refusal, True, [], self._model_name(),
                 {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(total, 1),
                  "total_ms": round(total, 1)},
-                {"prompt": 0, "completion": 0},
+                {"prompt": 0, "completion": 0}, unmentioned=list(verdict.unknown),
             )  # fmt: skip
         if self.mode == "extract":
             sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]

@@ -3,9 +3,8 @@
 No language model: each sentence of the retrieved passages is scored against the question by
 embedding similarity (the index's embedder, one batched encode) plus lexical coverage (the share
 of the question's content words, or CJK character bigrams, the sentence contains), and the best
-one is the answer. The sentence after it joins when it is adjacent in the same passage and either
-strong too, or needed: the best is a heading, a FAQ question, or a label ending in a colon.
-It cannot invent anything, and it is as fast as retrieval.
+one is the answer, with its neighbours in the same passage (see MAX_SENTENCES for which). It
+cannot invent anything, and it is as fast as retrieval.
 
 Use: `extract_answer(question, [(1, chunk_text), ...], embed)` -> `Extracted`.
 """
@@ -13,7 +12,6 @@ Use: `extract_answer(question, [(1, chunk_text), ...], embed)` -> `Extracted`.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,25 +21,20 @@ from localgpt.rag.sentences import content_words, is_cjk, split_sentences
 
 Embed = Callable[[list[str]], list[list[float]]]
 
+# The quote: a short label just before the best sentence (what "When set, this..." is about:
+# "HGPLAIN"), the best sentence, and the next one of the same passage (one sentence often stops
+# just before its answer: "... consists of approximately" / "151.3 KSLOC of C code."), and a third
+# when the second can't stand alone either. Each rule was kept only if it raised accuracy on the
+# tuning halves of both dev sets (bench/extract_tune.py and bench/README.md).
 MAX_SENTENCES = 3
-# The second sentence must score this share of the best one to join it on its own merit.
-FOLLOW_SHARE = 0.85
 # With fewer content words, a sentence rarely answers anything by itself ("Water tank").
 MIN_WORDS = 3
-# A question that asks for a figure (how many, which version, 多少) is likelier answered by a
-# sentence holding a number the question doesn't: it gets this much more.
-NUMBER_BONUS = 0.1
-# A short label just before the best sentence ("HGPLAIN", "(1299) SQLITE_CONSTRAINT_NOTNULL") is
-# what "When set, this..." is about: it is quoted with it.
-HEADING_CONTEXT = True
-_ASKS_NUMBER = re.compile(
-    r"\b(?:how (?:many|much|long|big|large|old|often|far|fast|high|wide|tall|deep|heavy|loud)"
-    r"|what (?:number|year|version|size|percentage|value|port)|which (?:version|release|year|port)"
-    r"|since when|numeric)\b|多少|几[个种次层行位年天]|多长|多大|多久|多高|哪一年|哪个版本",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_LABEL_END = ("。", ".", "!", "?", "！", "？", ";", "；")
+# A sentence's score: this share embedding similarity, the rest keyword coverage; plus a prior for
+# the retriever's rank of its passage (RANK_PRIOR / (rank + 1)).
+SIMILARITY_WEIGHT = 0.7
+SIMILARITY_WEIGHT_CJK = 0.25
+RANK_PRIOR = 0.3
+_SENTENCE_END = ("。", ".", "!", "?", "！", "？", ";", "；")
 
 
 @dataclass(frozen=True)
@@ -53,6 +46,7 @@ class Pick:
     start: int
     end: int
     score: float
+    label: bool = False  # a heading shown before the sentence it names
 
 
 @dataclass(frozen=True)
@@ -77,51 +71,53 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
     words = [content_words(s.text) for _, _, s in units]
     weights = _idf(content_words(question), words)
     cjk = is_cjk(question)
-    figure = _figure_bonus(question)
     scores = [
-        _score(float(sims[i]), _coverage(weights, words[i]), cjk) + 0.02 / (rank + 1) + figure(s.text)
-        for i, (rank, _, s) in enumerate(units)
+        _score(float(sims[i]), _coverage(weights, words[i]), cjk) + RANK_PRIOR / (rank + 1)
+        for i, (rank, _, _) in enumerate(units)
     ]
     best = int(np.argmax(scores))
+    # A page's title opens its chunk and comes again as the heading of its body: the heading
+    # is the one with the content after it.
+    same = [i for i, u in enumerate(units) if u[:2] == units[best][:2] and u[2].text == units[best][2].text]
+    best = same[-1]
     chosen = [best]
-    # The next sentence joins when it is strong too, or when the last one chosen can't stand
-    # alone (a heading, a FAQ question, "A: Yes."); at most MAX_SENTENCES in all.
     while len(chosen) < MAX_SENTENCES:
         last, nxt = chosen[-1], chosen[-1] + 1
         if nxt >= len(units) or units[nxt][:2] != units[last][:2]:
             break
-        text = units[last][2].text.rstrip()
-        needs_more = len(words[last]) < MIN_WORDS or text.endswith(("?", "？", ":", "："))
-        if not (needs_more or (len(chosen) == 1 and scores[nxt] >= FOLLOW_SHARE * scores[best])):
+        if len(chosen) > 1 and _stands_alone(units[last][2].text, words[last]):
             break
         chosen.append(nxt)
     before = best - 1
-    same_passage = before >= 0 and units[before][:2] == units[best][:2]
-    if HEADING_CONTEXT and same_passage and _is_label(units[before][2].text, words[before]):
+    if (
+        before >= 0
+        and units[before][:2] == units[best][:2]
+        and _is_label(units[before][2].text, words[before])
+    ):
         chosen.insert(0, before)
     picks = [
-        Pick(units[i][1], units[i][2].text, units[i][2].start, units[i][2].end, round(scores[i], 4))
+        Pick(units[i][1], units[i][2].text, units[i][2].start, units[i][2].end, round(scores[i], 4), i < best)
         for i in chosen
     ]
     return Extracted(_render(picks), picks)
 
 
-def _figure_bonus(question: str) -> Callable[[str], float]:
-    if not _ASKS_NUMBER.search(question):
-        return lambda _: 0.0
-    asked = set(_NUMBER.findall(question))
-    return lambda text: NUMBER_BONUS if set(_NUMBER.findall(text)) - asked else 0.0
+def _stands_alone(text: str, words: frozenset[str]) -> bool:
+    """Not a heading, a FAQ question, a label ending in a colon or a line cut off mid-sentence."""
+    text = text.rstrip()
+    return len(words) >= MIN_WORDS and text.endswith(_SENTENCE_END) and not text.endswith(("?", "？"))
 
 
 def _is_label(text: str, words: frozenset[str]) -> bool:
     """A heading or term line: short, and not a sentence of its own."""
     text = text.strip()
-    return len(text) <= 80 and (len(words) < MIN_WORDS or not text.endswith(_LABEL_END))
+    return len(text) <= 80 and (len(words) < MIN_WORDS or not text.endswith(_SENTENCE_END))
 
 
 def _score(similarity: float, coverage: float, cjk: bool) -> float:
     # The English default embedder finds all Chinese text alike: lean on the bigrams there.
-    return 0.25 * similarity + 0.75 * coverage if cjk else 0.5 * similarity + 0.5 * coverage
+    weight = SIMILARITY_WEIGHT_CJK if cjk else SIMILARITY_WEIGHT
+    return weight * similarity + (1 - weight) * coverage
 
 
 def _idf(asked: frozenset[str], words: Sequence[frozenset[str]]) -> dict[str, float]:
@@ -137,13 +133,18 @@ def _coverage(weights: dict[str, float], words: frozenset[str]) -> float:
 
 
 def _render(picks: Sequence[Pick]) -> str:
-    """Quotes from one passage share one [n]; CJK quotes join without a space."""
+    """Quotes from one passage share one [n]; CJK quotes join without a space; a heading is set
+    off from its sentence ("2. Filling and First Use: The water tank holds 1.8 litres.")."""
     out = ""
     for i, p in enumerate(picks):
         quote = " ".join(p.quote.split())
+        if p.label:
+            quote = quote.lstrip("#").strip()  # a Markdown heading's marks
         if out:
             out += "" if is_cjk(quote) else " "
         out += quote
+        if p.label and not quote.endswith((":", "：")):
+            out += "：" if is_cjk(quote) else ":"
         if i + 1 == len(picks) or picks[i + 1].n != p.n:
             out += f" [{p.n}]"
     return out

@@ -40,3 +40,11 @@ def k_notice(asked: int | None, used: int, settings: Settings) -> str | None:
             f"chunks under [retrieval] score_threshold = {settings.retrieval.score_threshold} are dropped"
         )
     return f"--k {asked}: {used} chunks were used, not {asked} ({'; '.join(reasons)})"
+
+
+def unmentioned_notice(names: list[str]) -> str | None:
+    """Why a question was refused when it names something the documents never mention."""
+    if not names:
+        return None
+    listed = ", ".join(repr(n) for n in names)
+    return f"your documents never mention {listed}, so they can't answer this"

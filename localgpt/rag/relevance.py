@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from localgpt.rag.language import CJK_CHAR as _CJK_CHAR
 from localgpt.rag.language import is_cjk
+from localgpt.rag.names import unknown_names
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -90,10 +91,11 @@ class Relevance:
     score: float
     threshold: float
     missing: tuple[str, ...]  # the question's words found in no passage, rarest first
+    unknown: tuple[str, ...] = ()  # names in the question that no chunk of the collection holds
 
     @property
     def relevant(self) -> bool:
-        return self.score >= self.threshold
+        return self.score >= self.threshold and not self.unknown
 
 
 @lru_cache(maxsize=1)
@@ -228,4 +230,5 @@ def judge(
         return Relevance(script_of(question, []), 0.0, 0.0, 0.0, 0.0, 1.0, tuple(question_terms(question)))
     index = keyword_index()
     passages = [Passage(d.page_content, float(d.metadata.get("vector_score", 0.0))) for d in docs]
-    return assess(question, passages, index.idf, len(index.ids))
+    verdict = assess(question, passages, index.idf, len(index.ids))
+    return replace(verdict, unknown=unknown_names(question, index.idf))

@@ -24,6 +24,9 @@ SHORT = {"LOCALGPT_LLM__MAX_TOKENS": "48", "LOCALGPT_LLM__TEMPERATURE": "0"}
 PREHEAT_ZH = "Aurora K7 的预热时间是多少？"
 # On topic (the machine is in every document), but no document gives its price.
 PRICE_EN = "How much does the Aurora K7 cost?"
+# On topic, and it names an app no document mentions: the passages about the machine can't answer it.
+APP_EN = "How do I pair the Aurora K7 with the BrewSync app?"
+APP_ZH = "Aurora K7 怎么连接 BrewSync 应用？"
 # On topic for the Chinese quick-start guide, which never mentions Bluetooth.
 BLUETOOTH_ZH = "Aurora K7 支持蓝牙吗？"
 
@@ -54,6 +57,18 @@ def test_on_topic_unanswerable_question_is_refused(indexed_data_dir: Path) -> No
     assert payload["abstained"] is True
     assert payload["answer"] == ABSTAIN_TEXTS["en"]
     assert payload["tokens"] == {"prompt": 0, "completion": 0}  # refused before the model ran
+
+
+@pytest.mark.parametrize("question", [APP_EN, APP_ZH])
+def test_a_name_no_document_mentions_is_refused(indexed_data_dir: Path, question: str) -> None:
+    code, payload = ask(indexed_data_dir, question)
+    assert code == ExitCode.ABSTAINED, payload
+    assert payload["abstained"] is True and payload["unmentioned"] == ["BrewSync"]
+    assert payload["answer"] == ABSTAIN_TEXTS["zh" if question == APP_ZH else "en"]
+    assert payload["notices"] == ["your documents never mention 'BrewSync', so they can't answer this"]
+    text = run_cli("--data-dir", str(indexed_data_dir), "ask", question, env=SHORT)
+    assert text.returncode == ExitCode.ABSTAINED
+    assert "localgpt: note: your documents never mention 'BrewSync'" in text.stderr
 
 
 def test_chinese_refusal_over_chinese_documents(tmp_path: Path, data_dir: Path) -> None:

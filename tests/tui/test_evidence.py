@@ -18,7 +18,9 @@ from tui.widgets.sources import SourceList
 pytestmark = [pytest.mark.anyio, pytest.mark.llm]
 
 WATER = "How much water does the Aurora K7 water tank hold?"
+HEADING = "2. Filling and First Use"
 QUOTE = "The water tank holds 1.8 litres."
+NEXT = "It is removed from the back of the machine by lifting it straight up."
 
 
 def highlighted(body: Any) -> list[str]:
@@ -36,8 +38,11 @@ async def test_answer_shows_its_citation_and_the_preview_highlights_the_quote(tu
         record = view.record
         assert not record.abstained
         n = record.citations[0].n
-        assert view.markdown.source == f"{QUOTE} [{n}]"  # the sentence and its citation
-        assert [(c.n, c.quote, c.supported) for c in record.citations] == [(n, QUOTE, True)]
+        # The section heading, the sentence, and the next one: one passage, so one citation.
+        assert view.markdown.source == f"{HEADING}: {QUOTE} {NEXT} [{n}]"
+        assert [(c.n, c.quote, c.supported) for c in record.citations] == [
+            (n, HEADING, True), (n, QUOTE, True), (n, NEXT, True),
+        ]  # fmt: skip
         assert "llm" not in app.models.__dict__  # quoting never loaded the model
         assert app.main.status.model == "quotes (no LLM)"
 
@@ -50,9 +55,9 @@ async def test_answer_shows_its_citation_and_the_preview_highlights_the_quote(tu
         assert isinstance(preview, SourcePreview)
         await wait_until(pilot, lambda: preview.passage is not None, what="the surrounding text")
         body = preview.query_one("#preview-passage").render()
-        assert highlighted(body) == [QUOTE]
-        evidence = record.evidence[0]
-        assert body.plain[evidence.start : evidence.end] == QUOTE
+        assert QUOTE in highlighted(body)
+        for evidence in record.evidence:
+            assert body.plain[evidence.start : evidence.end] == evidence.quote
 
         # A reopened chat keeps the evidence: saved with the turn.
         saved = app.chats.load(app.chat.id).turns[0]

@@ -45,6 +45,7 @@ def annotate(answer: str, citations: Sequence[Citation]) -> str:
             c.n is not None
             and not cited_numbers(sentence)
             and not _CITED_NEXT.match(answer, at + len(sentence))
+            and f"[{c.n}]" not in answer[at:]  # quotes of one passage share one marker, at their end
         ):
             sentence += f" [{c.n}]"
         out.append(sentence)
