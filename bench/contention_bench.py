@@ -21,6 +21,9 @@ from typing import Any
 from benchlib import child_env, loadavg, log, ratio, write_result
 
 DECODE_TOKENS = 48
+# libgomp spins this many times before it sleeps (300,000 by default): a short spin keeps idle
+# speed, and yields the core soon when another process wants it.
+SPIN_COUNTS = (1_000, 10_000)
 CHILD = r"""
 import json, sys, time, llama_cpp
 from localgpt.llm.llama_cpp import cpu_has_amx, model_params
@@ -40,11 +43,11 @@ print(json.dumps({"tokens_per_s": n / (time.perf_counter() - started)}))
 """
 
 
-def measure(threads: int, batch_threads: int, policy: str | None, busy: bool) -> float:
+def measure(threads: int, batch_threads: int, omp: dict[str, str], busy: bool) -> float:
     env = child_env()
     env.pop("OMP_WAIT_POLICY", None)
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
+    env.pop("GOMP_SPINCOUNT", None)
+    env.update(omp)
     hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2 if busy else 0)]
     try:
         time.sleep(0.5 if busy else 0)
@@ -62,21 +65,29 @@ def measure(threads: int, batch_threads: int, policy: str | None, busy: bool) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run per configuration (default 3)")
+    parser.add_argument("--runs", type=int, help="runs per configuration and load (default 3)")
+    parser.add_argument("--only", help="configurations whose label contains this")
     args = parser.parse_args()
-    runs = 1 if args.quick else 3
+    runs = args.runs or (1 if args.quick else 3)
     cores = os.cpu_count() or 2
-    configs: list[tuple[str, int, int, str | None]] = [
-        ("before: all threads, OpenMP spin-wait", cores, cores, None),
-        ("OMP_WAIT_POLICY=PASSIVE, all threads (what localgpt sets)", cores, cores, "PASSIVE"),
-        ("PASSIVE, decode on half the threads", max(1, cores // 2), cores, "PASSIVE"),
-    ]
+    half = max(1, cores // 2)
+    passive = {"OMP_WAIT_POLICY": "PASSIVE"}
+    configs: list[tuple[str, int, int, dict[str, str]]] = [
+        ("before: all threads, OpenMP's default spin-wait", cores, cores, {}),
+        ("OMP_WAIT_POLICY=PASSIVE, all threads", cores, cores, passive),
+        ("PASSIVE, decode on half the threads", half, cores, passive),
+        *[(f"GOMP_SPINCOUNT={n:,}, all threads{' (what localgpt sets)' if n == 1000 else ''}", cores,
+           cores, {"GOMP_SPINCOUNT": str(n)}) for n in SPIN_COUNTS],
+    ]  # fmt: skip
+    if args.only:
+        configs = [c for c in configs if c == configs[0] or args.only in c[0]]
     started, load_before = time.perf_counter(), loadavg()
     results: dict[str, Any] = {}
-    for label, threads, batch, policy in configs:
+    for label, threads, batch, omp in configs:
         for busy in (False, True):
             speeds = []
             for _ in range(runs):
-                speeds.append(measure(threads, batch, policy, busy))
+                speeds.append(measure(threads, batch, omp, busy))
                 log(f"{label}, {'busy' if busy else 'idle'}: {speeds[-1]:.1f} tokens/s")
             results.setdefault(label, {})["busy" if busy else "idle"] = sorted(speeds)[len(speeds) // 2]
     baseline = results[configs[0][0]]["idle"]

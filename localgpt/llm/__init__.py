@@ -2,9 +2,11 @@
 
 import os
 
-# llama.cpp's OpenMP threads spin while they wait for work. Beside any other busy process (a
-# browser, a compile, our own ingest) they fight it for the cores and decode collapses to a few
-# tokens/s; waiting passively gives the fair share back (bench/contention_bench.py). OpenMP reads
-# this once, when llama.cpp's library loads: every import of llama_cpp comes after this package's.
-# A user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# llama.cpp's OpenMP threads spin while they wait for work (libgomp: 300,000 turns). Beside other
+# busy processes (a browser, a compile, our own ingest) that spinning fights them for the cores,
+# and decode collapses now and then: 2 of 5 runs at 4 tokens/s instead of ~40 on 2 cores beside
+# two busy loops. A short spin yields the core soon, never collapsed, and costs nothing idle
+# (bench/contention_bench.py; OMP_WAIT_POLICY=PASSIVE was 3x slower idle). libgomp reads it once,
+# when llama.cpp's library loads: every import of llama_cpp comes after this package's. A user's
+# own setting wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
