@@ -42,6 +42,7 @@ from langchain_huggingface import HuggingFaceEmbeddings  # noqa: E402
 
 from localgpt.models.files import resolve_embedder  # noqa: E402
 from localgpt.rag.prompt import SYSTEM_PROMPT, build_messages  # noqa: E402
+from localgpt.rag.sources import label  # noqa: E402
 from localgpt.settings.config import load_settings  # noqa: E402
 
 
@@ -90,7 +91,7 @@ def main() -> int:
     sys.stdout.write("\n")
     sys.stdout.flush()
     for n, chunk in enumerate(chunks, 1):
-        print(f"[{n}] {chunk.label}", file=sys.stderr)
+        print(f"[{n}] {label(chunk.metadata)}", file=sys.stderr)
     print(json.dumps({"completion_pieces": pieces, "sources": len(chunks)}), file=sys.stderr)
     return 0
 
