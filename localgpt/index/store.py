@@ -167,9 +167,9 @@ class Store:
         from chromadb.api.client import SharedSystemClient
 
         assert self.settings is not None
-        SharedSystemClient.clear_system_cache()  # else the new client shares the stale segments
-        self.client = open_client(self.settings)
-        with self._io(writing=False):
+        with self._io(writing=False):  # under the lock: no other thread's call sees a half swap
+            SharedSystemClient.clear_system_cache()  # else the new client shares the stale segments
+            self.client = open_client(self.settings)
             self.collection = self.client.get_collection(self.name, embedding_function=None)
 
     @classmethod
