@@ -368,3 +368,10 @@ def row(
         "met": met,
         "unit": unit,
     }
+
+
+def write_calibration(filename: str, out: dict[str, Any]) -> None:
+    """A tuning script's results/<filename> (with its per-question `rows`); the rest on stdout."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / filename).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import CONFIG, RESULTS, log
+from benchlib import CONFIG, log, write_calibration
 from halves import holdout_ids
 from relevance_tune import DEV, DEV_ZH, OFFTOPIC, ingest
 
@@ -147,9 +147,7 @@ def main() -> int:
     out = {"calibration": calibration, "holdout": held, "max_refused": args.max_refused,
            "elapsed_s": round(time.perf_counter() - started, 1),
            "rows": [{k: v for k, v in r.items() if k != "passages"} for r in everything]}  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "extract_gate.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
-    print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
+    write_calibration("extract_gate.json", out)
     return 0
 
 

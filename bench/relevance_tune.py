@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import CONFIG, REPO, RESULTS, log, run_process
+from benchlib import CONFIG, REPO, log, run_process, write_calibration
 from halves import holdout_ids
 
 EVAL = Path(os.environ.get("LOCALGPT_EVAL_DIR", "/work/shared/eval"))  # holds dev/ and dev-zh/
@@ -164,9 +164,7 @@ def main() -> int:
         log(f"{name} held-out: {json.dumps(held[name])}")
     out = {"calibration": calibration, "holdout": held, "max_refused": args.max_refused,
            "elapsed_s": round(time.perf_counter() - started, 1), "rows": everything}  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "relevance.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
-    print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
+    write_calibration("relevance.json", out)
     return 0
 
 

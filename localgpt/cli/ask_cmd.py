@@ -114,7 +114,7 @@ def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> l
     from localgpt.rag.notices import k_notice, source_filter_notice, unmentioned_notice
 
     found = [source_filter_notice(rag.res.manifest.all(), source_glob) if source_glob else None]
-    found.append(unmentioned_notice(answer.as_dict().get("unmentioned") or []))
+    found.append(unmentioned_notice(answer.unmentioned))
     if not answer.abstained and not answer.cancelled:
         found.append(k_notice(k, len(answer.sources), rag.settings))
     return [notice for notice in found if notice]
@@ -143,6 +143,10 @@ class _RemoteAnswer:
     @property
     def cancelled(self) -> bool:
         return bool(self.data.get("cancelled"))
+
+    @property
+    def unmentioned(self) -> list[str]:
+        return list(self.data.get("unmentioned") or [])
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.data.items() if k != "notices"}
