@@ -8,7 +8,11 @@ With the bundled SmolLM2-135M GGUF and an index of examples/docs (built first, n
       (`Llama.create_completion(stream=True)`) on identical prompt tokens and parameters, two
       models in this one process, alternating, median of N;
   (c) `localgpt ask --batch` with Q questions (models load once) against Q separate cold
-      `localgpt ask --json` calls: questions per minute.
+      `localgpt ask --json` calls: questions per minute;
+  (d) generate mode's start-up overhead: a cold `localgpt ask` in generate mode (answers streamed
+      as they come, `unsupported = "keep"`), time to its first byte, minus the model's own time
+      from prompt text to first token for the very same prompt, raw llama-cpp-python in a fresh
+      child with the model loaded (untimed), median of N each.
 
     .venv/bin/python bench/ask_bench.py            # 5 cold runs each, 5 generation runs, 10 questions
     .venv/bin/python bench/ask_bench.py --quick    # 1 cold run, 2 generation runs, 2 questions
@@ -63,6 +67,7 @@ GEN_MESSAGES = [
     },
 ]
 GEN_MAX_TOKENS = 128
+ALL_PARTS = {"cold", "batch", "gen", "overhead"}
 
 
 def localgpt_bin() -> list[str]:
@@ -208,6 +213,62 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
     }
 
 
+RAW_FIRST_TOKEN = r"""
+import json, sys, time, llama_cpp
+from localgpt.llm.llama_cpp import cpu_has_amx, load_llm, model_params
+from localgpt.rag.answer import RAG
+from localgpt.rag.prompt import fit_prompt, system_prompt
+from localgpt.rag.resources import Resources
+from localgpt.settings.config import load_settings
+config, data, model, question, reps = sys.argv[1:6]
+settings = load_settings(config, {"paths.data_dir": data, "llm.model": model}).settings
+rag = RAG(Resources(settings))
+docs = rag.documents(question)
+llm = load_llm(settings)  # the prompt exactly as ask builds it
+built = fit_prompt(question, docs, [], llm.render, llm.count, llm.n_ctx, settings.llm.max_tokens,
+                   system=system_prompt(question))
+prompt, params = built.rendered.prompt, dict(n_ctx=llm.n_ctx, n_batch=min(settings.llm.n_batch, llm.n_ctx),
+    n_threads=llm._llama.n_threads, flash_attn=True, seed=settings.llm.seed, verbose=False)
+del llm, rag
+with model_params(repack=not cpu_has_amx()):
+    raw = llama_cpp.Llama(model_path=model, **params)
+times = []
+for _ in range(int(reps)):
+    raw.reset()
+    started = time.perf_counter()
+    tokens = raw.tokenize(prompt.encode(), add_bos=False, special=True)
+    next(iter(raw.generate(tokens, temp=0.0, reset=True)))
+    times.append(time.perf_counter() - started)
+print(json.dumps({"prompt_tokens": len(tokens), "first_token_s": sorted(times)[len(times) // 2]}))
+"""
+
+
+def generate_overhead(data: Path, model: Path, reps: int, env: dict[str, str]) -> dict[str, Any]:
+    """Cold generate-mode ask, first byte, against the raw model's first token on the same prompt."""
+    gen_env = env | {"LOCALGPT_ANSWER__MODE": "generate", "LOCALGPT_ANSWER__UNSUPPORTED": "keep"}
+    ask = [*base_args(data), "ask", "--model", str(model), QUESTION]
+    firsts: list[float] = []
+    for i in range(reps):
+        run = run_process(ask, env=gen_env, first_byte=True).check((0, 3))
+        firsts.append(run.first_byte_s or run.wall_s)
+        log(f"cold generate-mode ask #{i + 1}: first byte {firsts[-1]:.2f}s")
+    raw = run_process(
+        [sys.executable, "-c", RAW_FIRST_TOKEN, str(CONFIG), str(data), str(model), QUESTION, str(reps)],
+        env=env,
+    ).check()
+    measured = json.loads(raw.stdout.strip().splitlines()[-1])
+    log(f"raw model, same prompt ({measured['prompt_tokens']} tokens): {measured['first_token_s']:.2f}s")
+    first = median(firsts)
+    return {
+        "question": QUESTION,
+        "first_byte_s": [round(x, 3) for x in firsts],
+        "ask_first_byte_s": round(first, 3),
+        "raw_first_token_s": round(measured["first_token_s"], 3),
+        "prompt_tokens": measured["prompt_tokens"],
+        "overhead_s": round(first - measured["first_token_s"], 3),
+    }
+
+
 def batch(data: Path, model: Path, questions: list[str], env: dict[str, str]) -> dict[str, Any]:
     argv = [*base_args(data), "ask", "--model", str(model), "--batch"]
     run = run_process(argv, env=env, stdin="\n".join(questions) + "\n").check()
@@ -243,13 +304,15 @@ def main() -> int:
     parser.add_argument("--gen-reps", type=int, help="generation runs of each (default 5; quick 2)")
     parser.add_argument("--questions", type=int, help="questions for the batch test (default 10; quick 2)")
     parser.add_argument(
-        "--parts", default="cold,batch,gen", help="run only some of cold,batch,gen (writes ask.partial.json)"
+        "--parts",
+        default="cold,batch,gen,overhead",
+        help="run only some of cold,batch,gen,overhead (writes ask.partial.json)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    if parts - {"cold", "batch", "gen"}:
-        parser.error("--parts takes cold, batch and gen")
+    if parts - ALL_PARTS:
+        parser.error("--parts takes cold, batch, gen and overhead")
     reps = args.reps or (1 if args.quick else 5)
     gen_reps = args.gen_reps or (2 if args.quick else 5)
     n_questions = args.questions or (2 if args.quick else 10)
@@ -269,7 +332,7 @@ def main() -> int:
         log("indexing examples/docs (not timed)")
         run_process([*base_args(data), "ingest", str(docs), "--quiet", "--json"], env=env).check((0, 6))
 
-        cold = batched = gen = None
+        cold = batched = gen = overhead = None
         if "cold" in parts:
             log(f"(a) cold start, {reps} runs each, alternating")
             cold = cold_start(data, model, reps, env)
@@ -280,9 +343,12 @@ def main() -> int:
             log(f"(b) generation, {gen_reps} runs each, alternating, in this process")
             overrides = {"paths.data_dir": str(data), "llm.model": str(model)}
             gen = generation(load_settings(str(CONFIG), overrides).settings, gen_reps)
+        if "overhead" in parts:
+            log(f"(d) generate mode's start-up overhead, {reps} cold asks, the raw model {reps} times")
+            overhead = generate_overhead(data, model, reps, env)
 
     results = {"model": model.name, "threads": os.cpu_count(), "cold_start": cold, "generation": gen,
-               "batch": batched}  # fmt: skip
+               "batch": batched, "generate_overhead": overhead}  # fmt: skip
     summary = []
     if cold:
         lg, nv = cold["localgpt"], cold["naive"]
@@ -309,6 +375,12 @@ def main() -> int:
                 ratio(batched["batch_q_per_min"], batched["separate_q_per_min"]),
                 "", "q/min", f"{n_questions} separate cold asks")
         )  # fmt: skip
+    if overhead:
+        summary.append(
+            row("generate mode, cold ask: first token (s); ratio column: minus the model's own = overhead",
+                overhead["ask_first_byte_s"], overhead["raw_first_token_s"], overhead["overhead_s"], "<= 1.0",
+                "s", "raw llama-cpp-python, same prompt: first token")
+        )  # fmt: skip
     notes = [
         "cold-start ratios = naive / localgpt (higher is better); medians of alternating runs.",
         "the naive script retrieves by vector only (torch embedder) and localgpt by hybrid BM25 + "
@@ -320,7 +392,7 @@ def main() -> int:
     ]
     params = {"reps": reps, "gen_reps": gen_reps, "questions": n_questions, "model": model.name,
               "parts": sorted(parts)}  # fmt: skip
-    partial = parts != {"cold", "batch", "gen"}
+    partial = parts != ALL_PARTS
     write_result("ask", args.quick, params, results, summary, started, load_before, notes, partial=partial)
     return 0
 

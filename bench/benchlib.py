@@ -375,3 +375,56 @@ def write_calibration(filename: str, out: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / filename).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
+
+
+SERVER_STARTUP_S = 180
+
+
+def wait_for(check: Any, what: str, proc: subprocess.Popen[bytes], limit_s: float = SERVER_STARTUP_S) -> None:
+    """Poll `check()` until it is true; fail when `proc` exits or `limit_s` passes."""
+    import httpx
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited {proc.returncode}")
+        try:
+            if check():
+                return
+        except (OSError, ValueError, httpx.HTTPError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{what}: not up within {limit_s} s")
+
+
+def start_process(argv: list[str], log_path: Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True,
+                                env=env)  # fmt: skip
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def served(data: Path, root: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
+    """A real `localgpt serve --port 0` on `data`, its models loaded: yields its base URL."""
+    import httpx
+
+    argv = [sys.executable, "-m", "localgpt", "--config", str(CONFIG), "--data-dir", str(data), "serve",
+            "--port", "0", *extra]  # fmt: skip
+    server = start_process(argv, root / f"serve-{data.name}.log", root, env)
+    try:
+        wait_for(lambda: (data / "server.json").is_file(), "localgpt serve", server)
+        url = str(json.loads((data / "server.json").read_text())["url"])
+        ready = lambda: httpx.get(f"{url}/health", timeout=5).json()["status"] in ("ready", "failed")  # noqa: E731
+        wait_for(ready, "localgpt serve's models", server)
+        yield url
+    finally:
+        stop_process(server)

@@ -18,19 +18,31 @@ One invocation, one corpus (the dev corpus, or a small sample with --quick), thi
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-from benchlib import CONFIG, REPO, child_env, loadavg, log, ratio, row, run_process, scratch, write_result
+from benchlib import (
+    CONFIG,
+    REPO,
+    child_env,
+    loadavg,
+    log,
+    ratio,
+    row,
+    run_process,
+    scratch,
+    served,
+    start_process,
+    stop_process,
+    wait_for,
+    write_result,
+)
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "eval" / "dev" / "corpus"
 QUICK_FILES = 20
-STARTUP_S = 180
 
 
 def ingest(data: Path, corpus: Path, **env: str) -> float:
@@ -50,35 +62,6 @@ def quick_corpus(source: Path, target: Path) -> Path:
             break
         shutil.copy(path, target / f"{n:02d}-{path.name}")
     return target
-
-
-def wait_for(check: object, what: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited {proc.returncode}")
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (OSError, ValueError, httpx.HTTPError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"{what}: not up within {STARTUP_S} s")
-
-
-def start(argv: list[str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True,
-                                env=child_env(OMP_WAIT_POLICY="PASSIVE"))  # fmt: skip
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def data_dir(root: Path, name: str, embedders: Path) -> Path:
@@ -110,25 +93,18 @@ def main() -> None:
         local_s = ingest(data_dir(root, "local", embedders), corpus)
 
         log("(b) remote embeddings through localgpt serve on 127.0.0.1")
-        served = data_dir(root, "gpu-box", embedders)
-        server = start([sys.executable, "-m", "localgpt", "--config", str(CONFIG), "--data-dir", str(served),
-                        "serve", "--port", "0"], root / "serve.log", root)  # fmt: skip
-        try:
-            wait_for(lambda: (served / "server.json").is_file(), "localgpt serve", server)
-            url = json.loads((served / "server.json").read_text())["url"]
-            health = lambda: httpx.get(f"{url}/health", timeout=5).json()["status"] in ("ready", "failed")  # noqa: E731
-            wait_for(health, "localgpt serve's models", server)
+        gpu_box = data_dir(root, "gpu-box", embedders)
+        with served(gpu_box, root, child_env(OMP_WAIT_POLICY="PASSIVE")) as url:
             remote_s = ingest(data_dir(root, "remote", embedders), corpus,
                               LOCALGPT_EMBEDDINGS__BACKEND="openai",
                               LOCALGPT_EMBEDDINGS__BASE_URL=f"{url}/v1")  # fmt: skip
-        finally:
-            stop(server)
 
         log("(c) a shared collection in chroma run: A ingests, B re-syncs")
         chroma_cli = Path(sys.executable).with_name("chroma")
         port = _free_port()
-        chroma = start([str(chroma_cli), "run", "--path", str(root / "chroma"), "--port", str(port),
-                        "--host", "127.0.0.1"], root / "chroma.log", root)  # fmt: skip
+        chroma = start_process([str(chroma_cli), "run", "--path", str(root / "chroma"), "--port", str(port),
+                                "--host", "127.0.0.1"], root / "chroma.log", root,
+                               child_env(OMP_WAIT_POLICY="PASSIVE"))  # fmt: skip
         try:
             chroma_url = f"http://127.0.0.1:{port}"
             wait_for(lambda: httpx.get(f"{chroma_url}/api/v2/heartbeat", timeout=2).status_code == 200,
@@ -140,7 +116,7 @@ def main() -> None:
                 shared = {"LOCALGPT_STORE__URL": chroma_url, "LOCALGPT_STORE__SOURCE_ROOT": str(mount)}
                 times[machine] = ingest(data_dir(root, f"machine-{machine}", embedders), mount, **shared)
         finally:
-            stop(chroma)
+            stop_process(chroma)
 
     overhead = ratio(remote_s, local_s)
     share = ratio(times["b"], times["a"], 4)
