@@ -140,7 +140,7 @@ class RAG:
         first: list[float] = []
         # The gate shows the answer a sentence at a time, each checked against the passages.
         gate = SentenceGate(
-            question, used, self.res.embedder.encode, self.settings.answer.unsupported, on_token
+            question, used, self.res.sentence_encoder, self.settings.answer.unsupported, on_token
         )
         halt = _Halt(cancel, gate)  # the user's cancel, or the gate saw the model drift
 
@@ -195,7 +195,7 @@ class RAG:
         """The answer quoted from the sources: no LLM is loaded."""
         if on_sources:
             on_sources(sources)
-        grounded = extractive(question, sources, self.res.embedder.encode)
+        grounded = extractive(question, sources, self.res.sentence_encoder)
         if max((c.score for c in grounded.citations), default=0.0) < EXTRACT_MIN_SCORE:
             # On topic, but no sentence answers: the passages are about the product, not its price.
             grounded = replace(grounded, text="", citations=[], evidence=[])

@@ -16,6 +16,7 @@ from localgpt.settings.layout import DataDir
 
 if TYPE_CHECKING:
     from localgpt.embed.base import Embedder
+    from localgpt.embed.cache import CachedEncoder
     from localgpt.index.keyword import KeywordIndex
     from localgpt.index.manifest import FileManifest
     from localgpt.index.store import Store
@@ -88,6 +89,15 @@ class Resources:
             return load_embedder(
                 self.settings.embeddings, DataDir(self.data_dir).embedders, self.settings.paths.models_dir
             )
+
+    @cached_property
+    def sentence_encoder(self) -> CachedEncoder:
+        """The embedder for answer and source sentences, each vector kept for the next question."""
+        if self._models is not self:
+            return self._models.sentence_encoder
+        from localgpt.embed.cache import CachedEncoder
+
+        return CachedEncoder(self.embedder.encode)
 
     @cached_property
     def manifest(self) -> FileManifest:
