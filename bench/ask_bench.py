@@ -12,7 +12,9 @@ With the bundled SmolLM2-135M GGUF and an index of examples/docs (built first, n
   (d) generate mode's start-up overhead: a cold `localgpt ask` in generate mode (answers streamed
       as they come, `unsupported = "keep"`), time to its first byte, minus the model's own time
       from prompt text to first token for the very same prompt, raw llama-cpp-python in a fresh
-      child with the model loaded (untimed), median of N each.
+      child with the model loaded (untimed), median of N each;
+  (e) an ask while an ingest runs: cold `localgpt ask` first byte, N idle, then N while an ingest
+      of the dev corpus writes to the same index (it is killed after), medians and their ratio.
 
     .venv/bin/python bench/ask_bench.py            # 5 cold runs each, 5 generation runs, 10 questions
     .venv/bin/python bench/ask_bench.py --quick    # 1 cold run, 2 generation runs, 2 questions
@@ -25,6 +27,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -67,7 +70,9 @@ GEN_MESSAGES = [
     },
 ]
 GEN_MAX_TOKENS = 128
-ALL_PARTS = {"cold", "batch", "gen", "overhead"}
+INGEST_HEAD_START_S = 8
+ALL_PARTS = {"cold", "batch", "gen", "overhead", "underload"}
+DEV_CORPUS = REPO.parent / "shared" / "eval" / "dev" / "corpus"
 
 
 def localgpt_bin() -> list[str]:
@@ -269,6 +274,38 @@ def generate_overhead(data: Path, model: Path, reps: int, env: dict[str, str]) -
     }
 
 
+def under_ingest(data: Path, model: Path, reps: int, env: dict[str, str]) -> dict[str, Any]:
+    """First byte of cold asks, idle and then while an ingest of the dev corpus runs."""
+    ask = [*base_args(data), "ask", "--model", str(model), QUESTION]
+
+    def first_byte() -> float:
+        run = run_process(ask, env=env, first_byte=True).check()
+        return run.first_byte_s or run.wall_s
+
+    idle = [first_byte() for _ in range(reps)]
+    log(f"idle asks: {', '.join(f'{x:.2f}' for x in idle)} s")
+    argv = [*base_args(data), "ingest", str(DEV_CORPUS), "--quiet"]
+    ingest = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    busy: list[float] = []
+    try:
+        time.sleep(INGEST_HEAD_START_S)  # past its start-up: parsing and embedding
+        while ingest.poll() is None and len(busy) < reps:
+            busy.append(first_byte())
+    finally:
+        ingest.kill()
+        ingest.wait()
+    log(f"asks during the ingest: {', '.join(f'{x:.2f}' for x in busy)} s")
+    if len(busy) < reps:
+        raise RuntimeError(f"the ingest ended after {len(busy)} asks: too soon to measure")
+    return {
+        "idle_first_byte_s": [round(x, 3) for x in idle],
+        "during_ingest_first_byte_s": [round(x, 3) for x in busy],
+        "idle_median_s": round(median(idle), 3),
+        "during_ingest_median_s": round(median(busy), 3),
+        "ratio": ratio(median(busy), median(idle)),
+    }
+
+
 def batch(data: Path, model: Path, questions: list[str], env: dict[str, str]) -> dict[str, Any]:
     argv = [*base_args(data), "ask", "--model", str(model), "--batch"]
     run = run_process(argv, env=env, stdin="\n".join(questions) + "\n").check()
@@ -306,13 +343,13 @@ def main() -> int:
     parser.add_argument(
         "--parts",
         default="cold,batch,gen,overhead",
-        help="run only some of cold,batch,gen,overhead (writes ask.partial.json)",
+        help="run only some of cold,batch,gen,overhead,underload (writes ask.partial.json)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if parts - ALL_PARTS:
-        parser.error("--parts takes cold, batch, gen and overhead")
+        parser.error("--parts takes cold, batch, gen, overhead and underload")
     reps = args.reps or (1 if args.quick else 5)
     gen_reps = args.gen_reps or (2 if args.quick else 5)
     n_questions = args.questions or (2 if args.quick else 10)
@@ -332,7 +369,7 @@ def main() -> int:
         log("indexing examples/docs (not timed)")
         run_process([*base_args(data), "ingest", str(docs), "--quiet", "--json"], env=env).check((0, 6))
 
-        cold = batched = gen = overhead = None
+        cold = batched = gen = overhead = underload = None
         if "cold" in parts:
             log(f"(a) cold start, {reps} runs each, alternating")
             cold = cold_start(data, model, reps, env)
@@ -346,9 +383,13 @@ def main() -> int:
         if "overhead" in parts:
             log(f"(d) generate mode's start-up overhead, {reps} cold asks, the raw model {reps} times")
             overhead = generate_overhead(data, model, reps, env)
+        if "underload" in parts:
+            log(f"(e) {reps} cold asks idle, then {reps} while an ingest of the dev corpus runs")
+            underload = under_ingest(data, model, reps, env)
 
     results = {"model": model.name, "threads": os.cpu_count(), "cold_start": cold, "generation": gen,
-               "batch": batched, "generate_overhead": overhead}  # fmt: skip
+               "batch": batched, "generate_overhead": overhead,
+               "under_ingest": underload}  # fmt: skip
     summary = []
     if cold:
         lg, nv = cold["localgpt"], cold["naive"]
@@ -380,6 +421,11 @@ def main() -> int:
             row("generate mode, cold ask: first token (s); ratio column: minus the model's own = overhead",
                 overhead["ask_first_byte_s"], overhead["raw_first_token_s"], overhead["overhead_s"], "<= 1.0",
                 "s", "raw llama-cpp-python, same prompt: first token")
+        )  # fmt: skip
+    if underload:
+        summary.append(
+            row("cold ask while an ingest runs: first token (s)", underload["during_ingest_median_s"],
+                underload["idle_median_s"], underload["ratio"], "<= 2.0", "s", "the same ask, idle")
         )  # fmt: skip
     notes = [
         "cold-start ratios = naive / localgpt (higher is better); medians of alternating runs.",

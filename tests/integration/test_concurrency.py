@@ -50,7 +50,7 @@ def lock_holder(data_dir: Path) -> str:
 @pytest.mark.slow
 def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_path: Path) -> None:
     index = copy_index(pristine, data_dir)
-    corpus = python_docs_corpus(tmp_path / "python-docs", copies=4)  # ~1.9 MB: an ingest of minutes
+    corpus = python_docs_corpus(tmp_path / "python-docs", copies=2)  # ~0.9 MB: about a minute of ingest
     out, err = tmp_path / "ingest.json", tmp_path / "ingest.log"
     with out.open("wb") as out_file, err.open("wb") as err_file:
         ingest = subprocess.Popen(
