@@ -27,7 +27,7 @@ import pytest
 from localgpt.errors import ExitCode
 from localgpt.models.files import bundled_llm_path
 from localgpt.rag.prompt import ABSTAIN_TEXT
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, default_sigint, run_cli
 from tests.helpers import build_index, clean_env
 
 openai = pytest.importorskip("openai")
@@ -398,6 +398,7 @@ def test_ingest_watch_syncs_until_ctrl_c(tmp_path: Path, data_dir: Path) -> None
         proc = subprocess.Popen(
             [sys.executable, "-m", "localgpt", "--data-dir", str(data_dir), "ingest", str(docs), "--watch"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=default_sigint,  # takes Ctrl-C even when the suite runs as a background job
         )  # fmt: skip
 
     def sources() -> set[str]:
