@@ -20,7 +20,8 @@ def test_cached_vectors_are_the_embedders_own_and_each_text_is_encoded_once(embe
         return embedder.encode(texts)
 
     cache = CachedEncoder(encode, max_entries=3)
-    first = ["The water tank holds 1.8 litres.", "Descale every two months.", "The water tank holds 1.8 litres."]
+    tank = "The water tank holds 1.8 litres."
+    first = [tank, "Descale every two months.", tank]
     got = cache(first)
     assert encoded == [["The water tank holds 1.8 litres.", "Descale every two months."]]
     np.testing.assert_allclose(got, embedder.encode(first), atol=1e-6)
