@@ -65,7 +65,7 @@ def eval_command(
     try:
         if corpus is not None:
             scratch = Path(tempfile.mkdtemp(prefix="localgpt-eval-"))
-            settings = _ingest_corpus(settings, corpus, scratch)
+            settings = ingest_corpus(settings, corpus, scratch)
         started = time.perf_counter()
         results = evaluate(settings, qs, retrieval_only, progress=not as_json)
         report = score(results, settings.retrieval.k)
@@ -143,7 +143,7 @@ def _print_table(report: dict[str, Any], rich: bool) -> None:
 EVAL_COLLECTION = "localgpt-eval"
 
 
-def _ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
+def ingest_corpus(settings: Settings, corpus: Path, scratch: Path) -> Settings:
     """Ingest `corpus` into a throwaway data dir; the embedder export is shared, not redone.
 
     It lives in the CLI because it joins two layers: ingest writes the index that evaluation reads.
