@@ -219,7 +219,7 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
 
 
 RAW_FIRST_TOKEN = r"""
-import json, sys, time, llama_cpp
+import json, os, sys, time, llama_cpp
 from localgpt.llm.llama_cpp import cpu_has_amx, load_llm, model_params
 from localgpt.rag.answer import RAG
 from localgpt.rag.prompt import fit_prompt, system_prompt
@@ -232,8 +232,9 @@ docs = rag.documents(question)
 llm = load_llm(settings)  # the prompt exactly as ask builds it
 built = fit_prompt(question, docs, [], llm.render, llm.count, llm.n_ctx, settings.llm.max_tokens,
                    system=system_prompt(question))
-prompt, params = built.rendered.prompt, dict(n_ctx=llm.n_ctx, n_batch=min(settings.llm.n_batch, llm.n_ctx),
-    n_threads=llm._llama.n_threads, flash_attn=True, seed=settings.llm.seed, verbose=False)
+prompt = built.rendered.prompt
+params = dict(n_ctx=llm.n_ctx, n_batch=min(settings.llm.n_batch, llm.n_ctx), flash_attn=True, verbose=False,
+              n_threads=settings.llm.n_threads or os.cpu_count(), seed=settings.llm.seed)  # as load_llm
 del llm, rag
 with model_params(repack=not cpu_has_amx()):
     raw = llama_cpp.Llama(model_path=model, **params)
