@@ -407,13 +407,19 @@ def test_ingest_watch_syncs_until_ctrl_c(tmp_path: Path, data_dir: Path) -> None
             return set()
         return {Path(f["source"]).name for f in json.loads(listed.stdout)["files"]}
 
+    def synced(change: str) -> bool:
+        return any(change in line for line in log.read_text().splitlines() if "watch: synced" in line)
+
     try:
         poll(lambda: "watching" in log.read_text(), "the first ingest")
         assert sources() == {"a.md"}
         (docs / "b.md").write_text("# Beta\n\nThe beta pump runs at 40 litres per minute.\n")
-        poll(lambda: sources() == {"a.md", "b.md"}, "the new file")
+        # The watcher's own line says when a sync is done; then the index is asked once.
+        poll(lambda: synced("1 added"), "the new file")
+        assert sources() == {"a.md", "b.md"}
         (docs / "a.md").unlink()
-        poll(lambda: sources() == {"b.md"}, "the deleted file")
+        poll(lambda: synced("1 removed"), "the deleted file")
+        assert sources() == {"b.md"}
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=60) == ExitCode.OK
     finally:
