@@ -36,6 +36,7 @@ CONDENSE_MAX_TOKENS = 64
 # calibrated on the dev sets' tuning halves (see the closing note of issue 12).
 EXTRACT_MIN_SCORE = 0.2
 _WORDS = re.compile(r"[^\W_]{3,}")
+_CITATION = re.compile(r"\[\d+\]")
 
 
 @dataclass
@@ -288,6 +289,8 @@ def _grounded(rewritten: str, question: str, history: Sequence[tuple[str, str]])
     keeps what the follow-up itself asks about, and is not a line copied from an earlier answer."""
     if not rewritten or len(rewritten) > 4 * len(question) + 200:
         return False
+    if _CITATION.search(rewritten):
+        return False  # "The tank holds 1.8 litres [2] and ...": an answer, not a question
     said = _words(rewritten)
     own = _content(_words(question))
     if own and not own & _content(said):

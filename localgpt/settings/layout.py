@@ -56,6 +56,11 @@ class DataDir:
         return self.root / "ocr-cache"
 
     @property
+    def prompt_states(self) -> Path:
+        """llama.cpp states of the prompts' fixed opening, per model (see localgpt/llm/prefix_state.py)."""
+        return self.root / "prompt-states"
+
+    @property
     def chats(self) -> Path:
         """Saved TUI conversations."""
         return self.root / "chats"

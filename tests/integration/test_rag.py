@@ -184,6 +184,8 @@ class ScriptedLLM(LLM):
         ("", False),  # nothing at all
         ("I'm sorry, I can't help with that.", False),  # no topic from the conversation
         ("The water tank holds 1.8 litres [1].", False),  # the earlier answer, copied
+        # An answer to the follow-up (cited), not a rewrite of it: SmolLM2 wrote this one.
+        ("The water tank holds 1.8 litres [2] and the new one costs £0.59 per liter [3].", False),
         ("What is the capacity of the Aurora K7 water tank?", False),  # lost "cost": the old question again
         ("How much does a new Aurora K7 water tank cost?", True),
         ('"How much does a new Aurora K7 water tank cost?"\nExtra chatter', True),  # first line, unquoted

@@ -27,6 +27,8 @@ async def test_answer_streams_in_beside_its_sources(tui_data: Path, token_gate: 
         # Mid-answer, with the model held after a few tokens, the Markdown shows the partial answer.
         await wait_until(pilot, token_gate.held.is_set, what="the first tokens")
         turn = app.main.conversation.turns[-1]
+        # Each token is a message to the app: the held ones arrive, and no more.
+        await wait_until(pilot, lambda: turn.pieces == token_gate.after, what="the held tokens on screen")
         await wait_until(pilot, lambda: bool(turn.markdown.source.strip()), what="a partial render")
         partial = turn.markdown.source
         assert app.busy_turn is not None and not turn.done
