@@ -93,20 +93,24 @@ def _run(ocr: Any, grey: Any) -> list[tuple[Any, str, float]]:
     # The angle classifier turns some long, slightly skewed upright lines upside down (2 of 44
     # on one Chinese scan: such a line then reads as nothing). Where it turned one, the crop as
     # cut is read too, and the better-scored reading kept: an upside-down page still reads right.
-    turned = [i for i, (label, _) in enumerate(turns) if "180" in str(label)]
+    turned = {i for i, (label, _) in enumerate(turns) if "180" in str(label)}
     if turned:
-        again, _ = ocr.text_rec([crops[i] for i in turned], True)
-        for i, reading in zip(turned, again, strict=True):
+        again, _ = ocr.text_rec([crops[i] for i in sorted(turned)], True)
+        for i, reading in zip(sorted(turned), again, strict=True):
             if float(reading[1]) > float(recognised[i][1]):
                 recognised[i] = reading
-    points = ocr._get_origin_points(boxes, record, raw_h, raw_w)
+                turned.discard(i)  # upright after all
+    points = np.asarray(ocr._get_origin_points(boxes, record, raw_h, raw_w), dtype=float)
+    kept = [i for i, (text, score, _) in enumerate(recognised) if float(score) >= MIN_LINE_SCORE]
+    if kept and 2 * len(turned.intersection(kept)) > len(kept):
+        # Most lines read upside down: the page is, so its reading order runs from the far corner.
+        points = np.stack([raw_w - points[..., 0], raw_h - points[..., 1]], axis=-1)
     out = []
-    for box, (text, score, info) in zip(np.asarray(points).tolist(), recognised, strict=True):
-        if float(score) < MIN_LINE_SCORE:
-            continue
+    for i in kept:
+        text, score, info = recognised[i]
         text = _respace(info) or str(text)
         if text.strip():
-            out.append((box, text, float(score)))
+            out.append((points[i].tolist(), text, float(score)))
     return out
 
 

@@ -5,6 +5,7 @@ twice; `ocr = "off"` keeps the old behaviour."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -179,7 +180,11 @@ def test_a_garbage_text_layer_is_replaced_by_ocr_text(tmp_path: Path) -> None:
     image = page_image(PAGE_1)
     pdf = canvas.Canvas(str(path), pagesize=(image.width * 0.75, image.height * 0.75))
     pdf.drawImage(ImageReader(image), 0, 0, image.width * 0.75, image.height * 0.75)
-    pdf.drawString(10, 10, "".join(f"(cid:{n})" for n in range(3, 40)))  # a font with no Unicode map
+    # A text layer over the scan, invisible as in an OCR'd PDF, whose font has no Unicode map.
+    layer = pdf.beginText(10, 10)
+    layer.setTextRenderMode(3)
+    layer.textLine("".join(f"(cid:{n})" for n in range(3, 40)))
+    pdf.drawText(layer)
     pdf.save()
 
     before = load_file(path)  # without OCR, the garbage is all there is
@@ -190,3 +195,32 @@ def test_a_garbage_text_layer_is_replaced_by_ocr_text(tmp_path: Path) -> None:
     assert docs[0].metadata["page"] == 1
     assert "(cid:" not in docs[0].page_content
     assert "zorblaxreactorruns" in docs[0].page_content.lower().replace(" ", "")
+
+
+def test_a_line_the_angle_classifier_turns_wrongly_is_still_read() -> None:
+    """PP-OCRv4's angle classifier turns some long upright lines upside down (then they read as
+    nothing). Injected here for every line: each is also read as cut, and the better reading
+    kept. And a page really upside down still reads the right way up."""
+    import numpy as np
+
+    from ingest.ocr.engine import OcrEngine
+
+    engine = OcrEngine()
+    page = np.asarray(page_image(PAGE_1))
+    assert engine.recognize(page).text.split() == " ".join(PAGE_1).split()
+
+    classify = engine._load().text_cls
+
+    def turns_every_line(crops: list) -> tuple:
+        _, _, elapsed = classify(crops)
+        return [np.rot90(c, 2) for c in crops], [["180", 0.99]] * len(crops), elapsed
+
+    engine._load().text_cls = turns_every_line
+    try:
+        assert engine.recognize(page).text.split() == " ".join(PAGE_1).split()
+    finally:
+        engine._load().text_cls = classify
+
+    # Upside down, the lines also come in reading order (punctuation may differ).
+    upside_down = np.ascontiguousarray(np.rot90(page, 2))
+    assert re.findall(r"\w+", engine.recognize(upside_down).text) == re.findall(r"\w+", " ".join(PAGE_1))
