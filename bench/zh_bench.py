@@ -202,6 +202,7 @@ def main() -> int:
     from localgpt.embed.registry import load_embedder
     from localgpt.evaluation.metrics import load_questions
     from localgpt.index.keyword import KeywordIndex
+    from localgpt.models.embedder_profile import resolve_profile
 
     questions = load_questions(args.dev / "questions.jsonl")
     corpus = args.dev / "corpus"
@@ -218,7 +219,8 @@ def main() -> int:
         for model in embedders:
             settings = settings_for(Path(tmp) / f"data-{len(results)}", model)
             embedder = load_embedder(settings.embeddings, EXPORT_CACHE, settings.paths.models_dir)
-            count = make_token_counter(embedder.source)
+            profile = resolve_profile(settings.embeddings.model, settings.paths.models_dir)
+            count = make_token_counter(profile.source)  # the embedder's tokenizer, as ingest counts
             size, overlap = settings.ingest.chunk_size, settings.ingest.chunk_overlap
             variants = [("before", False, ["bigram"])] if model == "auto" else []
             variants.append(("after", True, modes if model == "auto" else [modes[-1]]))
