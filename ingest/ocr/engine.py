@@ -95,8 +95,9 @@ def _run(ocr: Any, grey: Any) -> list[tuple[Any, str, float]]:
     # cut is read too, and the better-scored reading kept: an upside-down page still reads right.
     turned = {i for i, (label, _) in enumerate(turns) if "180" in str(label)}
     if turned:
-        again, _ = ocr.text_rec([crops[i] for i in sorted(turned)], True)
-        for i, reading in zip(sorted(turned), again, strict=True):
+        order = sorted(turned)
+        again, _ = ocr.text_rec([crops[i] for i in order], True)
+        for i, reading in zip(order, again, strict=True):
             if float(reading[1]) > float(recognised[i][1]):
                 recognised[i] = reading
                 turned.discard(i)  # upright after all

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from localgpt.errors import ModelError
 from localgpt.llm.base import ChatModel, Events, LoadReport
 from localgpt.llm.chat_format import Message, Rendered, pick_renderer
-from localgpt.llm.prefix_state import PrefixStates, common_prefix
+from localgpt.llm.prefix_state import PrefixStates
 from localgpt.models.files import resolve_llm_model
 from localgpt.models.gguf import read_gguf
 from localgpt.settings.layout import DataDir
@@ -99,7 +99,9 @@ class LLM(ChatModel):
                 self.tokenize(self.render([messages[0], {"role": "user", "content": text}]).prompt)
                 for text in ("a", "zebra")
             )
-            self._prefix_tokens[system] = common_prefix(one, two)
+            pairs = enumerate(zip(one, two, strict=False))  # the shorter one may end first
+            same = next((i for i, (x, y) in pairs if x != y), min(len(one), len(two)))
+            self._prefix_tokens[system] = one[:same]
         return self._prefix_tokens[system]
 
     @contextlib.contextmanager

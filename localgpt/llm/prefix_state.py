@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from localgpt.settings.atomic import write_atomically
 
 KEEP_FILES = 8  # one per system prompt (language) and model; older ones are deleted
 
@@ -67,23 +67,9 @@ class PrefixStates:
         if self.folder is None:
             return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(state)
-                os.replace(tmp, self.folder / f"{key}.state")
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            write_atomically(self.folder / f"{key}.state", state)
             saved = sorted(self.folder.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
             for old in saved[KEEP_FILES:]:
                 old.unlink(missing_ok=True)
         except OSError:
             pass
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> list[int]:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return list(a[:n])
