@@ -31,11 +31,12 @@ demo: install
 	$(BIN)/localgpt ingest examples/docs
 	$(BIN)/localgpt ask "$(DEMO_QUESTION)"
 
+# One worker per CPU; each test file stays on one worker (its module fixtures are made once).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

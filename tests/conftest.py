@@ -124,3 +124,15 @@ def examples_index(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Pat
     from tests.helpers import build_index
 
     return build_index(tmp_path_factory.mktemp("examples-index"), embedder_cache, EXAMPLES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests first, each kept whole (its module fixtures are made once): spread
+    over workers (`pytest -n`), the long ones start at once instead of finishing last, alone."""
+    weight: dict[str, int] = {}
+    for item in items:
+        weight[item.module.__name__] = weight.get(item.module.__name__, 0) + (
+            1000 if item.get_closest_marker("slow") else 1
+        )
+    first_seen = {name: i for i, name in enumerate(dict.fromkeys(item.module.__name__ for item in items))}
+    items.sort(key=lambda item: (-weight[item.module.__name__], first_seen[item.module.__name__]))

@@ -75,6 +75,7 @@ def run_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
     data = tmp_path / "data"
     created = run_script(CREATE, str(data), "1")

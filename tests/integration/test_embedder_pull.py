@@ -95,6 +95,7 @@ def project(isolated: Path) -> Path:
     return isolated
 
 
+@pytest.mark.slow
 def test_pull_use_ingest_with_a_second_embedder(project: Path, hub: Hub) -> None:
     # An index built with the bundled embedder...
     first = run_cli("ingest", "docs", "--quiet")

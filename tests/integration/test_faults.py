@@ -261,6 +261,7 @@ def test_read_only_data_dir_for_real(index: Path, extra: Path) -> None:
     assert pending == [] and not list(index.glob("*.broken-*"))
 
 
+@pytest.mark.slow
 @needs_mount
 def test_full_disk_for_real(index: Path, tmp_path: Path) -> None:
     """A 3 MB tmpfs: the examples index fits, the ~1,000 chunks of the Python reference do not."""

@@ -286,6 +286,7 @@ def test_a_client_that_disconnects_stops_its_generation(served: Server, stream: 
 # ---- ask through the server ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", [QUESTION, OFF_TOPIC], ids=["answerable", "off-topic"])
 def test_ask_through_the_server_prints_the_same_as_in_process(served: Server, question: str) -> None:
     before = served.health()["answered"]

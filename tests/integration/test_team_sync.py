@@ -174,6 +174,7 @@ def test_concurrent_ingests_from_two_machines_end_in_one_clean_ingest(team: tupl
     assert lease_of(a.env["LOCALGPT_STORE__URL"], a.env["LOCALGPT_STORE__COLLECTION"]) is None
 
 
+@pytest.mark.slow
 def test_a_busy_lease_refuses_a_writer_not_a_reader_and_a_killed_writers_lease_expires(
     team: tuple[Machine, Machine],
 ) -> None:
