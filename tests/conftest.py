@@ -16,6 +16,8 @@ from localgpt.offline import enforce_offline
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "docs"
 DATA = Path(__file__).resolve().parent / "data"
+# Read before `isolated` clears LOCALGPT_* from the environment.
+FRESH_PROCESSES = os.environ.get("LOCALGPT_TEST_FRESH") == "1"
 
 enforce_offline()
 
@@ -71,14 +73,25 @@ def docs(tmp_path: Path) -> Path:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 600
+    *args: str,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 600,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `localgpt` in a subprocess; stdout, stderr and the exit code stay separate."""
+    """Run the real `localgpt` in a process of its own; stdout, stderr and the exit code stay
+    separate. It is forked from a warm interpreter (tests/cli_zygote.py) unless `fresh`, or
+    LOCALGPT_TEST_FRESH=1 for every command."""
+    full_env = {**os.environ, **(env or {})}
+    if not (fresh or FRESH_PROCESSES):
+        from tests.cli_zygote import zygote
+
+        return zygote().run(list(args), full_env, input, timeout)
     return subprocess.run(
         [sys.executable, "-m", "localgpt", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=full_env,
         input=input,
         timeout=timeout,
     )

@@ -31,7 +31,12 @@ WARRANTY = "How long is the warranty on the Aurora K7?"
 GASKET = "How much does the brew group gasket cost, and what is its part number?"
 SHORT = {"LOCALGPT_LLM__MAX_TOKENS": "48"}
 # The LLM's streaming contract: generated, every token shown as it comes (no grounding gate).
-GENERATE = {"LOCALGPT_ANSWER__MODE": "generate", "LOCALGPT_ANSWER__UNSUPPORTED": "keep"}
+# Three passages, not six: half the prompt for the model to read, and the same path.
+GENERATE = {
+    "LOCALGPT_ANSWER__MODE": "generate",
+    "LOCALGPT_ANSWER__UNSUPPORTED": "keep",
+    "LOCALGPT_RETRIEVAL__K": "3",
+}
 EVIDENCE_LINE = re.compile(r'^  \[\d+\] .+, chars \d+-\d+: ".+"$')  # '  [1] x.pdf p.2, chars 78-110: "…"'
 SOURCE_LINE = re.compile(r"^\[\d+\] .+  \(score \d+\.\d\d\)$")  # "[1] docs/x.pdf p.2  (score 0.51)"
 

@@ -80,6 +80,7 @@ def ask(
         "LOCALGPT_LLM__BASE_URL": url,
         "LOCALGPT_ANSWER__MODE": "generate",
         "LOCALGPT_ANSWER__UNSUPPORTED": "keep",
+        "LOCALGPT_RETRIEVAL__K": "3",  # a shorter prompt for the server's model to read
     }
     server_env.update({f"LOCALGPT_LLM__{k.upper()}": v for k, v in env.items()})
     return run_cli("--data-dir", str(data), "ask", *args, env=server_env, timeout=timeout)

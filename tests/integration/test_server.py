@@ -114,9 +114,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> It
     data = build_index(root, embedder_cache, EXAMPLES)
     # Short answers keep the module quick; the client below uses the same settings (same env).
     # Generated answers: these tests follow tokens, cancellation and prompt counts through the model,
-    # not SmolLM2's facts, so the grounding check keeps every sentence (test_grounding.py tests it).
+    # not SmolLM2's facts, so the grounding check keeps every sentence (test_grounding.py tests it);
+    # and on three passages, not six: half the prompt to evaluate for each answer.
     generate = {
         "LOCALGPT_LLM__MAX_TOKENS": "48",
+        "LOCALGPT_RETRIEVAL__K": "3",
         "LOCALGPT_ANSWER__MODE": "generate",
         "LOCALGPT_ANSWER__UNSUPPORTED": "keep",
     }
