@@ -91,7 +91,7 @@ def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "writing", writer.communicate()[1]
         outcomes = []
-        for seed in range(3, 19):
+        for seed in range(3, 13):  # ten fresh readers (2 of 40 failed before the read retry)
             read = run_script(READER, str(data), str(seed))
             outcomes.append((read.returncode, read.stdout.strip(), read.stderr.strip()[-300:]))
             assert writer.poll() is None, writer.communicate()[1]  # the reads overlapped the writes
@@ -100,7 +100,7 @@ def test_readers_survive_a_concurrent_writer(tmp_path: Path) -> None:
         out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     assert int(out.split()[-1]) >= 3  # it really wrote between the reads
-    assert outcomes == [(0, "ok", "")] * 16
+    assert outcomes == [(0, "ok", "")] * 10
 
 
 def test_a_read_that_keeps_failing_during_an_ingest_says_busy_not_corrupt(
