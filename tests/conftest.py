@@ -77,13 +77,12 @@ def run_cli(
     env: dict[str, str] | None = None,
     input: str | None = None,
     timeout: float = 600,
-    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `localgpt` in a process of its own; stdout, stderr and the exit code stay
-    separate. It is forked from a warm interpreter (tests/cli_zygote.py) unless `fresh`, or
-    LOCALGPT_TEST_FRESH=1 for every command."""
+    separate. It is forked from a warm interpreter (tests/cli_zygote.py), or started fresh with
+    LOCALGPT_TEST_FRESH=1."""
     full_env = {**os.environ, **(env or {})}
-    if not (fresh or FRESH_PROCESSES):
+    if not FRESH_PROCESSES:
         from tests.cli_zygote import zygote
 
         return zygote().run(list(args), full_env, input, timeout)
