@@ -95,10 +95,10 @@ def known_env(env: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def held_out(questions: Path, out: Path, sample: int | None) -> Path:
+def held_out(questions: Path, out: Path, sample: int | None, kinds: Sequence[str] = ()) -> Path:
     rows = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = holdout_ids((r["id"], r.get("kind") or "") for r in rows)
-    kept = [r for r in rows if r["id"] in held]
+    kept = [r for r in rows if r["id"] in held and (not kinds or (r.get("kind") or "") in kinds)]
     if sample is not None and sample < len(kept):
         kept = stratified(kept, sample)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
@@ -142,6 +142,8 @@ def main() -> int:
     parser.add_argument("--sample-slow", type=int, default=20, help="questions per set for the 1.5B row")
     parser.add_argument("--quick", action="store_true", help="6 questions per set, for a smoke run")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--kinds", help="only questions of these comma-separated kinds (e.g. unanswerable)")
+    parser.add_argument("--name", default="answers", help="result file: bench/results/NAME.json")
     parser.add_argument(
         "--data-root", type=Path, help="keep the indexes in DIR/en and DIR/zh (reused when up to date)"
     )
@@ -176,7 +178,8 @@ def main() -> int:
                 sample = 6 if args.quick else args.sample_slow if r.sampled else args.sample
                 if r.sampled and args.sample:
                     sample = min(args.sample, args.sample_slow)
-                questions = held_out(source, tmp / lang / f"{r.name}.jsonl", sample)
+                kinds = args.kinds.split(",") if args.kinds else ()
+                questions = held_out(source, tmp / lang / f"{r.name}.jsonl", sample, kinds)
                 env = known_env({**r.env, "LOCALGPT_LLM__MAX_TOKENS": str(args.max_tokens),
                                  "LOCALGPT_LLM__TEMPERATURE": "0"})  # fmt: skip
                 model = args.models_dir / MODEL_FILES[r.model] if r.model else None
@@ -186,7 +189,7 @@ def main() -> int:
                 report["env"] = env
                 results["sets"][lang]["rows"][r.name] = report
                 log(f"  {json.dumps(figures(report))}  {report['wall_s']} s")
-                write_result("answers", args.quick, {}, results, summarize(results), started, load_before,
+                write_result(args.name, args.quick, {}, results, summarize(results), started, load_before,
                              partial=True)  # fmt: skip
     params = {
         "eval_dir": str(EVAL),
@@ -196,6 +199,7 @@ def main() -> int:
         "sample_1.5b": args.sample_slow,
         "rows": [r.name for r in rows],
         "quick": args.quick,
+        "kinds": args.kinds or "all",
     }
     notes = [
         "held-out halves: per kind, the half with the lowest sha1(id) buckets; the relevance gate "
@@ -208,7 +212,7 @@ def main() -> int:
         "accuracy: cited sources include the gold file; unsupported: answer sentences the grounding "
         "check finds no support for, over all sentences of the final (non-refused) answers.",
     ]
-    write_result("answers", args.quick, params, results, summarize(results), started, load_before, notes)
+    write_result(args.name, args.quick, params, results, summarize(results), started, load_before, notes)
     return 0
 
 

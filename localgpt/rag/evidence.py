@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from localgpt.rag.extract import extract_answer
@@ -37,6 +37,8 @@ _HEADER = re.compile(
     r"(?m)^[ \t]*\[\d{1,3}\][ \t]+[^\s\[\]]+\.[A-Za-z0-9]{1,6}(?:[ \t]+(?:p\.\s*\d+|§[^\n]*))?[ \t]*$"
 )
 _LETTER = re.compile(r"[^\W\d_]")
+# A sentence that introduces what follows it ("To do this, follow these steps:").
+_LEAD_IN = re.compile(r"[:：]\s*$")
 
 
 @dataclass
@@ -134,6 +136,7 @@ class SentenceGate:
         self.halted = False
         self._pos = 0  # raw[:_pos] is judged
         self._shown = ""
+        self._lead_ins: list[tuple[int, str]] = []  # (index in checks, text): shown with what follows
         self.checks: list[SentenceCheck] = []
 
     def feed(self, piece: str) -> None:
@@ -150,6 +153,10 @@ class SentenceGate:
 
     def finish(self) -> Grounded:
         self._release(final=True)
+        # A lead-in whose every follower was dropped ("Follow these steps:", "例如：") says nothing.
+        for i, _ in self._lead_ins:
+            self.checks[i] = replace(self.checks[i], supported=False, reason="leads into dropped sentences")
+        self._lead_ins = []
         kept = [c for c in self.checks if c.supported or self.unsupported != "drop"]
         dropped = [c for c in self.checks if not c.supported and self.unsupported == "drop"]
         evidence: list[Evidence] = []
@@ -175,13 +182,20 @@ class SentenceGate:
         for check in self.grounder.check(self.raw[base:end], offset=base):
             self.checks.append(check)
             if check.supported or self.unsupported != "drop":
-                gap = self.raw[self._pos : check.start] if self._shown else ""
+                gap = self.raw[self._pos : check.start] if self._shown or self._lead_ins else ""
                 text = gap + check.sentence
-                self._shown += text
-                if self.emit and self.unsupported == "drop":
-                    self.emit(text)
+                if self.unsupported == "drop" and _LEAD_IN.search(strip_citations(check.sentence)):
+                    self._lead_ins.append((len(self.checks) - 1, text))  # held until a sentence follows
+                else:
+                    self._show("".join(t for _, t in self._lead_ins) + text)
+                    self._lead_ins = []
             self._pos = check.end
         self._pos = end
+
+    def _show(self, text: str) -> None:
+        self._shown += text
+        if self.emit and self.unsupported == "drop":
+            self.emit(text)
 
 
 def _evidence(source: Source, quote: str, start: int, end: int) -> Evidence:

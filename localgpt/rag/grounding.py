@@ -5,9 +5,10 @@ Two tests, both against the passages the model actually read:
   embedder, one batched encode) with lexical coverage (the share of the sentence's content words,
   or CJK character bigrams, that the passage sentence contains). The English default embedder
   rates any two Chinese sentences as similar, so for CJK sentences only the lexical part counts;
-- hard facts: a number, date, version, quoted name or code identifier in the answer sentence that
-  occurs in no passage (nor in the question) makes the sentence unsupported, whatever its score.
-  Small models invent exactly these ("1.8 litres, which is equivalent to 20 liters").
+- hard facts: a number, date, version, quoted name, code identifier or proper name in the answer
+  sentence that occurs in no passage (nor in the question) makes the sentence unsupported,
+  whatever its score. Small models invent exactly these ("1.8 litres, which is equivalent to 20
+  liters"; "The logo was designed by John Doe").
 
 Use: `Grounder(passages, embed, question).check(answer_text)` -> one `SentenceCheck` per sentence,
 with the best quote and its offsets into that passage's text.
@@ -49,6 +50,11 @@ _QUOTED = re.compile(
 _IDENTIFIER = re.compile(
     r"(?<![\w-])(?:--?[A-Za-z][\w-]+|[A-Za-z]\w*_\w+|[a-z]+[A-Z]\w*|[A-Za-z_]\w*(?:\.\w+)*\(\))"
 )
+
+# Two or more capitalised words in a row: a person's, product's or company's name ("John Doe").
+# It is made up when none of its words is in the passages or the question: a sentence that restates
+# the question around an invented name otherwise scores as well supported.
+_NAME = re.compile(r"(?<![\w-])[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)+(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class Grounder:
         self._given_numbers = _numbers(given)
         self._numbers = {n: _numbers(text) for n, text in self.passages.items()}
         self._flat = _flat(" ".join([given, *self.passages.values()]))
+        self._given_words = content_words(" ".join([given, *self.passages.values()]))
         self._vectors: np.ndarray | None = None
 
     def check(self, answer: str, offset: int = 0) -> list[SentenceCheck]:
@@ -161,13 +168,17 @@ class Grounder:
         )  # fmt: skip
 
     def _missing_name(self, clean: str) -> str | None:
-        """The first quoted name or code identifier of the sentence found in no passage."""
+        """The first quoted name, code identifier or proper name of the sentence found in no passage."""
         for m in _QUOTED.finditer(clean):
             name = next(g for g in m.groups() if g)
             if _flat(name) not in self._flat:
                 return f"'{name}' is in no source"
         for m in _IDENTIFIER.finditer(clean):
             if _flat(m.group()) not in self._flat:
+                return f"'{m.group()}' is in no source"
+        for m in _NAME.finditer(clean):
+            words = content_words(m.group())
+            if len(words) >= 2 and not words & self._given_words:
                 return f"'{m.group()}' is in no source"
         return None
 

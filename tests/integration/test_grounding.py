@@ -120,6 +120,22 @@ def test_invented_names_and_identifiers_are_unsupported(res: Resources, sources:
     assert not code.supported and "descale_tank()" in str(code.reason)
 
 
+def test_a_made_up_name_is_unsupported_even_when_the_rest_restates_the_question(
+    res: Resources, sources: list[Source]
+) -> None:
+    """Qwen2.5-Coder-1.5B answered "Who designed the Python-Markdown project logo?" with "The
+    Python-Markdown project logo was designed by [John Doe].": the question's words carry the
+    support score; the name is in no source."""
+    grounder = Grounder(
+        [(s.n, s.text) for s in sources], res.embedder.encode, "Who designed the Aurora K7 water tank?"
+    )
+    invented, known = grounder.check(
+        "The Aurora K7 water tank was designed by [John Doe]. The Aurora K7 water tank holds 1.8 litres."
+    )
+    assert not invented.supported and invented.reason == "'John Doe' is in no source"
+    assert known.supported, known  # "Aurora K7" is a capitalised name the sources do mention
+
+
 # --- generate mode: the gate on the streamed answer ---------------------------------------------
 
 
@@ -152,6 +168,25 @@ def test_nothing_supported_left_is_an_abstention(res: Resources) -> None:
     answer = rag.answer(WATER, on_token=shown.append)
     assert answer.abstained and answer.answer == ABSTAIN_TEXT and shown == [ABSTAIN_TEXT]
     assert answer.evidence == [] and len(answer.dropped) == 1
+
+
+def test_a_lead_in_shows_with_what_follows_it_and_goes_with_it(res: Resources) -> None:
+    """Under "drop", a sentence ending in a colon waits for the next one: shown with a supported
+    sentence, dropped when all it introduced was (Qwen2.5-Coder-1.5B's answer to an unanswerable
+    Chinese question was "例如：" once its invented steps were dropped)."""
+    lead = "The Aurora K7 water tank holds:"
+    rag, _ = scripted_rag(res, f"{lead}\n\n{TRUE}", unsupported="drop")
+    shown: list[str] = []
+    answer = rag.answer(WATER, on_token=shown.append)
+    assert answer.answer == f"{lead}\n\n{TRUE}" and shown == [f"{lead}\n\n{TRUE}"] and not answer.abstained
+    rag, _ = scripted_rag(res, f"{lead}\n\n{FABRICATED}", unsupported="drop")
+    shown = []
+    answer = rag.answer(WATER, on_token=shown.append)
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT and shown == [ABSTAIN_TEXT]
+    assert [(d.sentence, d.reason) for d in answer.dropped] == [
+        (lead, "leads into dropped sentences"),
+        (FABRICATED, "'3.5' is in no source"),
+    ]
 
 
 def test_answers_that_start_with_a_citation_are_not_cut(res: Resources) -> None:
