@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from localgpt.errors import ModelError
 from localgpt.llm.base import ChatModel, Events, LoadReport
 from localgpt.llm.chat_format import Message, Rendered, pick_renderer
+from localgpt.llm.cpu_load import OtherLoad, decode_threads
 from localgpt.llm.prefix_state import PrefixStates
 from localgpt.models.files import resolve_llm_model
 from localgpt.models.gguf import read_gguf
@@ -65,6 +66,7 @@ class LLM(ChatModel):
         )
         self._prefixes = prefixes or PrefixStates(None, str(path))
         self._prefix_tokens: dict[str, list[int]] = {}
+        self.decode_threads = int(llama.n_threads)  # the last answer's, after cpu_load's choice
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -113,6 +115,7 @@ class LLM(ChatModel):
         max_tokens: int,
         temperature: float,
     ) -> Iterator[Events]:
+        window = OtherLoad.start()  # other processes' CPU use while the prompt is evaluated
         tokens = self.tokenize(prompt)
         prefix = self.fixed_prefix(messages)
         if prefix and tokens[: len(prefix)] == prefix:
@@ -132,10 +135,27 @@ class LLM(ChatModel):
             stream=True,
         )
         try:
-            yield ((c["choices"][0].get("text") or "", c["choices"][0].get("finish_reason")) for c in chunks)
+            events = ((_piece(c), c["choices"][0].get("finish_reason")) for c in chunks)
+            yield self._decode_on_free_cores(events, window)
         finally:
             with contextlib.suppress(Exception):
                 chunks.close()  # type: ignore[attr-defined]
+
+    def _decode_on_free_cores(self, events: Events, window: OtherLoad) -> Events:
+        """After the prompt (all threads), the answer's tokens use the cores that other processes
+        left free while it was evaluated (cpu_load.py). A fixed [llm] n_threads is kept as set."""
+        for i, event in enumerate(events):
+            if i == 0 and self.settings.n_threads == 0:
+                import llama_cpp
+
+                batch = int(self._llama.n_threads_batch)
+                self.decode_threads = decode_threads(batch, window.busy_cpus())
+                llama_cpp.llama_set_n_threads(self._llama.ctx, self.decode_threads, batch)
+            yield event
+
+
+def _piece(chunk: Any) -> str:
+    return chunk["choices"][0].get("text") or ""
 
 
 def _threads(configured: int) -> int | None:

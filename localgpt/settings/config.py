@@ -136,7 +136,9 @@ class LLMSettings(_Section):
         "auto", description="Prompt layout; 'auto' uses the GGUF's own chat template."
     )
     n_ctx: int = Field(4096, ge=256, le=1_048_576, description="Context window in tokens.")
-    n_threads: int = Field(0, ge=0, description="CPU threads; 0 means all physical cores.")
+    n_threads: int = Field(
+        0, ge=0, description="CPU threads; 0: all cores for the prompt, the free ones for decoding."
+    )
     n_batch: int = Field(512, ge=8, description="Prompt-processing batch size.")
     n_gpu_layers: int | Literal["auto"] = Field("auto", description="'auto', 0 (CPU) or a count.")
     cpu_repack: Literal["auto", "on", "off"] = Field(
