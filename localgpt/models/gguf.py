@@ -241,7 +241,9 @@ def read_gguf(path: Path, check_size: bool = True) -> GGUFInfo:
     """Parse the header, metadata and tensor table of `path`.
 
     Raises GGUFError (exit 5) for a file that is not a GGUF, is cut short anywhere, or (with
-    `check_size`) is shorter than its own tensor table says its data should be.
+    `check_size`) is shorter than its own tensor table says its data should be. Without
+    `check_size`, `expected_size` is None: the ggml type tables (the `gguf` package, ~0.1 s to
+    import) are not needed for the parameter count, which `ask` reads on every start.
     """
     path = Path(path)
     fh, size = _open(path)
@@ -284,7 +286,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
         vtype = r.u32(f"value type of '{key}'")
         metadata[key] = _value(r, vtype, key)
 
-    expected, parameters = _tensor_table(r, tensor_count, metadata)
+    expected, parameters = _tensor_table(r, tensor_count, metadata, check_size)
     info = GGUFInfo(
         path=path,
         version=version,
@@ -303,12 +305,12 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
     return info
 
 
-def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int | None, int]:
-    """Read the tensor infos; return where the data should end (None when a type is unknown) and
-    the number of parameters (elements of all tensors)."""
+def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any], sizes: bool) -> tuple[int | None, int]:
+    """Read the tensor infos; return where the data should end (None when a type is unknown, or
+    without `sizes`) and the number of parameters (elements of all tensors)."""
     end = 0
     parameters = 0
-    known = True
+    known = sizes
     for i in range(count):
         r.string(f"name of tensor #{i}", keep=False)
         n_dims = r.u32(f"dimensions of tensor #{i}")
@@ -320,6 +322,8 @@ def _tensor_table(r: _Reader, count: int, metadata: dict[str, Any]) -> tuple[int
         parameters += elements
         ggml_type = r.u32(f"type of tensor #{i}")
         offset = r.u64(f"offset of tensor #{i}")
+        if not sizes:
+            continue
         _, per_block, nbytes = _ggml_type(ggml_type)
         if not per_block:
             known = False
