@@ -61,7 +61,9 @@ def fmt_ratio(row: dict[str, Any]) -> str:
         return "–"
     if row.get("target", "").endswith("%"):
         return f"{r * 100:.2f}%"
-    return f"{r:.2f}×" if r >= 0.1 else f"{r:.3f}×"
+    if r < 0.1 or (row.get("met") is not None and round(r, 2) != round(r, 3)):
+        return f"{r:.3f}×"  # 0.395 against a 0.4 target must not print as 0.40
+    return f"{r:.2f}×"
 
 
 def fmt_target(target: str) -> str:
