@@ -135,7 +135,8 @@ class LLM(ChatModel):
             stream=True,
         )
         try:
-            events = ((_piece(c), c["choices"][0].get("finish_reason")) for c in chunks)
+            choices = (c["choices"][0] for c in chunks)
+            events = ((c.get("text") or "", c.get("finish_reason")) for c in choices)
             yield self._decode_on_free_cores(events, window)
         finally:
             with contextlib.suppress(Exception):
@@ -152,10 +153,6 @@ class LLM(ChatModel):
                 self.decode_threads = decode_threads(batch, window.busy_cpus())
                 llama_cpp.llama_set_n_threads(self._llama.ctx, self.decode_threads, batch)
             yield event
-
-
-def _piece(chunk: Any) -> str:
-    return chunk["choices"][0].get("text") or ""
 
 
 def _threads(configured: int) -> int | None:
