@@ -150,8 +150,9 @@ def _trimmed(text: str, start: int, end: int) -> Sentence | None:
 
 
 def strip_citations(sentence: str) -> str:
-    """The sentence without its [n] markers: what is checked against the sources."""
-    return " ".join(re.sub(r"\[\d{1,3}\]", " ", sentence).split()).replace(" .", ".")
+    """The sentence without its [n] markers (and the space before each): what is checked against
+    the sources. Only the markers go: "ARG2 ..." keeps its space, so a quote still matches."""
+    return " ".join(re.sub(r"\s*\[\d{1,3}\]", "", sentence).split())
 
 
 def cited_numbers(sentence: str) -> list[int]:

@@ -86,6 +86,9 @@ def test_pieces_without_words_are_dropped() -> None:
 
 def test_citation_helpers() -> None:
     assert strip_citations("The tank holds 1.8 litres [1][2].") == "The tank holds 1.8 litres."
+    # Only the markers go: an ellipsis or a dotted name keeps the space before it.
+    assert strip_citations('Run "call script ARG1 ...". [1]') == 'Run "call script ARG1 ...".'
+    assert strip_citations("Delete the .venv folder [2].") == "Delete the .venv folder."
     assert cited_numbers("See [2], [1] and [2] again.") == [2, 1]
 
 
