@@ -218,7 +218,10 @@ def load_llm(settings: Settings) -> LLM:
                     n_threads=_threads(settings.llm.n_threads),
                     n_gpu_layers=n,
                     seed=settings.llm.seed,
-                    flash_attn=True,  # about 3x faster prompt processing on CPU as well as GPU
+                    # The prompt is what `ask` waits for: 1,351 tokens took 4.84 s with flash
+                    # attention and 5.62 s without on 2 CPU cores; decode after it ran slower (28 vs
+                    # 45 tokens/s), but answers are short (bench/README.md, contention).
+                    flash_attn=True,
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
