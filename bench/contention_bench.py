@@ -61,6 +61,7 @@ print(json.dumps({"tokens_per_s": speed, "decode_threads": llm.decode_threads}))
 """
 LOCALGPT = "localgpt's own stream: all threads for the prompt, the free cores for decoding (what ask does)"
 LOCALGPT_FIXED = "localgpt's own stream, [llm] n_threads fixed to all cores (no adapting)"
+OWN_STREAM = (LOCALGPT, LOCALGPT_FIXED)  # run CHILD_LOCALGPT, compared with their own idle decode
 
 
 def measure(threads: int, batch_threads: int, omp: dict[str, str], busy: bool, child: str = CHILD) -> float:
@@ -90,7 +91,7 @@ def summary_rows(results: dict[str, Any], default: str) -> list[dict[str, Any]]:
     localgpt's own stream against its own idle decode (same prompt)."""
     rows = []
     for label, r in results.items():
-        own = label in (LOCALGPT, LOCALGPT_FIXED)
+        own = label in OWN_STREAM
         baseline = r["idle"] if own else results[default]["idle"]
         rows.append(row(
             f"decode beside 2 busy processes: {label} (tokens/s; idle {r['idle']:.1f})", round(r["busy"], 1),
@@ -128,7 +129,7 @@ def main() -> int:
         for busy in (False, True):
             speeds = []
             for _ in range(runs):
-                child = CHILD_LOCALGPT if label in (LOCALGPT, LOCALGPT_FIXED) else CHILD
+                child = CHILD_LOCALGPT if label in OWN_STREAM else CHILD
                 speeds.append(measure(threads, batch, omp, busy, child))
                 log(f"{label}, {'busy' if busy else 'idle'}: {speeds[-1]:.1f} tokens/s")
             results.setdefault(label, {})["busy" if busy else "idle"] = sorted(speeds)[len(speeds) // 2]

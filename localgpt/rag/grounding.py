@@ -105,7 +105,8 @@ class Grounder:
         self._given_numbers = _numbers(given)
         self._numbers = {n: _numbers(text) for n, text in self.passages.items()}
         self._flat = _flat(" ".join([given, *self.passages.values()]))
-        self._given_words = content_words(" ".join([given, *self.passages.values()]))
+        # The passages' words are the units' already: only the question's are new.
+        self._given_words = frozenset().union(content_words(given), *(u.tokens for u in self.units))
         self._vectors: np.ndarray | None = None
 
     def check(self, answer: str, offset: int = 0) -> list[SentenceCheck]:
