@@ -120,7 +120,7 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
     """tokens/s of LLM.stream vs raw Llama.create_completion, identical tokens and parameters."""
     import llama_cpp
 
-    from localgpt.llm.llama_cpp import load_llm
+    from localgpt.llm.llama_cpp import cpu_has_amx, load_llm, model_params, use_flash_attention
 
     llm = load_llm(settings)
     cfg = settings.llm
@@ -130,9 +130,8 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
         "n_threads": cfg.n_threads or os.cpu_count(),  # as load_llm: 0 means every core
         "n_gpu_layers": llm.report.gpu_layers,
         "seed": cfg.seed,
-        "flash_attn": True,
+        "flash_attn": use_flash_attention(cfg.flash_attn, llm.report.gpu_layers),
     }
-    from localgpt.llm.llama_cpp import cpu_has_amx, model_params
 
     with model_params(repack=not cpu_has_amx()):  # as load_llm: AMX faults on some VMs
         raw = llama_cpp.Llama(model_path=str(llm.path), verbose=False, **params)
@@ -220,7 +219,7 @@ def generation(settings: Any, reps: int) -> dict[str, Any]:
 
 RAW_FIRST_TOKEN = r"""
 import json, os, sys, time, llama_cpp
-from localgpt.llm.llama_cpp import cpu_has_amx, load_llm, model_params
+from localgpt.llm.llama_cpp import cpu_has_amx, load_llm, model_params, use_flash_attention
 from localgpt.rag.answer import RAG
 from localgpt.rag.prompt import fit_prompt, system_prompt
 from localgpt.rag.resources import Resources
@@ -233,7 +232,8 @@ llm = load_llm(settings)  # the prompt exactly as ask builds it
 built = fit_prompt(question, docs, [], llm.render, llm.count, llm.n_ctx, settings.llm.max_tokens,
                    system=system_prompt(question))
 prompt = built.rendered.prompt
-params = dict(n_ctx=llm.n_ctx, n_batch=min(settings.llm.n_batch, llm.n_ctx), flash_attn=True, verbose=False,
+params = dict(n_ctx=llm.n_ctx, n_batch=min(settings.llm.n_batch, llm.n_ctx), verbose=False,
+              flash_attn=use_flash_attention(settings.llm.flash_attn, 0),
               n_threads=settings.llm.n_threads or os.cpu_count(), seed=settings.llm.seed)  # as load_llm
 del llm, rag
 with model_params(repack=not cpu_has_amx()):

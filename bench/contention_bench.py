@@ -26,12 +26,13 @@ DECODE_TOKENS = 48
 SPIN_COUNTS = (1_000, 10_000)
 CHILD = r"""
 import json, sys, time, llama_cpp
-from localgpt.llm.llama_cpp import cpu_has_amx, model_params
+from localgpt.llm.llama_cpp import cpu_has_amx, model_params, use_flash_attention
 from localgpt.models.files import bundled_llm_path
 threads, batch_threads, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 with model_params(repack=not cpu_has_amx()):  # AMX faults on some VMs (see localgpt/llm/llama_cpp.py)
     llm = llama_cpp.Llama(model_path=str(bundled_llm_path()), n_ctx=512, n_threads=threads,
-                          n_threads_batch=batch_threads, flash_attn=True, verbose=False, seed=1)
+                          n_threads_batch=batch_threads, verbose=False, seed=1,
+                          flash_attn=use_flash_attention("auto", 0))  # as localgpt chooses on the CPU
 prompt = llm.tokenize(b"Write a long story about a kettle that boils water every morning.")
 tokens = llm.generate(prompt, temp=0.0)
 next(tokens)  # the prompt is evaluated (batch threads) and the first token sampled

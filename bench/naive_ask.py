@@ -40,6 +40,7 @@ from langchain_chroma import Chroma  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
 from langchain_huggingface import HuggingFaceEmbeddings  # noqa: E402
 
+from localgpt.llm.llama_cpp import use_flash_attention  # noqa: E402
 from localgpt.models.files import resolve_embedder  # noqa: E402
 from localgpt.rag.prompt import SYSTEM_PROMPT, build_messages  # noqa: E402
 from localgpt.rag.sources import label  # noqa: E402
@@ -71,7 +72,7 @@ def main() -> int:
             n_threads=llm_cfg.n_threads or os.cpu_count(),
             n_gpu_layers=-1 if gpu else 0,
             seed=llm_cfg.seed,
-            flash_attn=True,
+            flash_attn=use_flash_attention(llm_cfg.flash_attn, -1 if gpu else 0),
             verbose=False,
         )
     pieces = 0

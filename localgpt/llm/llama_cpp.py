@@ -218,10 +218,7 @@ def load_llm(settings: Settings) -> LLM:
                     n_threads=_threads(settings.llm.n_threads),
                     n_gpu_layers=n,
                     seed=settings.llm.seed,
-                    # The prompt is what `ask` waits for: 1,351 tokens took 4.84 s with flash
-                    # attention and 5.62 s without on 2 CPU cores; decode after it ran slower (28 vs
-                    # 45 tokens/s), but answers are short (bench/README.md, contention).
-                    flash_attn=True,
+                    flash_attn=use_flash_attention(settings.llm.flash_attn, n),
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -238,7 +235,7 @@ def load_llm(settings: Settings) -> LLM:
         stat = path.stat()
         identity = "|".join(map(str, (
             path.resolve(), stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, settings.llm.n_ctx,
-            settings.llm.n_batch, n, repack,
+            settings.llm.n_batch, n, repack, use_flash_attention(settings.llm.flash_attn, n),
         )))  # fmt: skip
         prefixes = PrefixStates(DataDir(settings.paths.data_dir).prompt_states, identity)
         return LLM(llama, path, settings, report, prefixes)
@@ -246,6 +243,14 @@ def load_llm(settings: Settings) -> LLM:
         f"cannot load model {path}: {last_error}; the file may be truncated or corrupt, "
         "or too big for this machine's memory (try a smaller quantization)"
     )
+
+
+def use_flash_attention(setting: str, gpu_layers: int) -> bool:
+    """`[llm] flash_attn`; "auto" is on only with layers on a GPU. On CPU cores llama.cpp's flash
+    attention evaluates a 1,367-token prompt ~10 % faster (4.65 s against 5.18 s, 2 cores), but then
+    decodes at 35 tokens/s instead of 62, and beside two busy processes at 12-14 instead of 25-27
+    (bench/README.md, "Flash attention"): a whole answer is slower with it."""
+    return setting == "on" or (setting == "auto" and gpu_layers != 0)
 
 
 def _fallback_layers(layers: int, block_count: int | None = None) -> list[int]:

@@ -144,6 +144,9 @@ class LLMSettings(_Section):
     cpu_repack: Literal["auto", "on", "off"] = Field(
         "auto", description="llama.cpp's repacked CPU weight layouts; 'auto' turns them off on AMX CPUs."
     )
+    flash_attn: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp's flash attention; 'auto': on with GPU layers, off on the CPU."
+    )
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(384, ge=1, description="Longest answer, in tokens.")

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.llm
 CONTEXT = "[1] manual.md\nThe water tank holds 1.8 litres. Descale the machine every 3 months."
 
 
-def load(data_dir: Path, tmp_path: Path) -> LLM:
+def load(data_dir: Path, tmp_path: Path, flash_attn: str = "auto") -> LLM:
     settings = Settings(
         paths={"data_dir": str(data_dir), "models_dir": str(tmp_path / "models")},
-        llm={"max_tokens": 24, "temperature": 0.0},
+        llm={"max_tokens": 24, "temperature": 0.0, "flash_attn": flash_attn},
     )
     return load_llm(settings)
 
@@ -69,3 +69,13 @@ def test_a_data_dir_it_cannot_write_only_costs_the_saving(tmp_path: Path) -> Non
     (data / "prompt-states").write_text("a file where the folder would be")
     question = "How much water does the tank hold?"
     assert answer(load(data, tmp_path), question) == answer(load(tmp_path / "fresh", tmp_path), question)
+
+
+def test_flash_attention_keeps_its_own_prefix_state(tmp_path: Path) -> None:
+    # Its KV cells are laid out differently: restoring the other layout's state would be garbage.
+    data = tmp_path / "data"
+    question = "How much water does the tank hold?"
+    assert answer(load(data, tmp_path), question).strip()  # "auto" on the CPU: off
+    with_flash = load(data, tmp_path, flash_attn="on")
+    assert answer(with_flash, question).strip()
+    assert len(list(DataDir(data).prompt_states.glob("*.state"))) == 2
