@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,16 @@ def _value(r: _Reader, vtype: int, key: str) -> Any:
     raise GGUFError(f"{r.path} is corrupt: metadata '{key}' has unknown value type {vtype}")
 
 
+def _strings(r: _Reader, key: str) -> tuple[str, ...] | GGUFArray:
+    """An array of strings, read whole (another item type is stepped over as usual)."""
+    item = r.u32(f"array type of '{key}'")
+    count = r.u64(f"array length of '{key}'")
+    if item != _STRING or count > r.size:
+        _skip_items(r, item, count, key)
+        return GGUFArray(TYPE_NAMES.get(item, str(item)), count)
+    return tuple(r.string(f"item {i} of '{key}'") or "" for i in range(count))
+
+
 def _skip_items(r: _Reader, item: int, count: int, key: str) -> None:
     """Step over an array without building it: one jump for fixed-size items."""
     if item in _SCALARS:
@@ -237,13 +248,15 @@ def _open(path: Path) -> tuple[Any, int]:
     return fh, size
 
 
-def read_gguf(path: Path, check_size: bool = True) -> GGUFInfo:
+def read_gguf(path: Path, check_size: bool = True, strings: Collection[str] = ()) -> GGUFInfo:
     """Parse the header, metadata and tensor table of `path`.
 
     Raises GGUFError (exit 5) for a file that is not a GGUF, is cut short anywhere, or (with
     `check_size`) is shorter than its own tensor table says its data should be. Without
     `check_size`, `expected_size` is None: the ggml type tables (the `gguf` package, ~0.1 s to
     import) are not needed for the parameter count, which `ask` reads on every start.
+    `strings` names string arrays to read whole (a tuple in `metadata`), such as
+    "tokenizer.ggml.tokens"; every other array is stepped over.
     """
     path = Path(path)
     fh, size = _open(path)
@@ -255,10 +268,10 @@ def read_gguf(path: Path, check_size: bool = True) -> GGUFInfo:
                 "download a .gguf (e.g. `localgpt models pull llama-2-7b-chat`)"
             )
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            return _parse(buf, path, size, check_size)
+            return _parse(buf, path, size, check_size, frozenset(strings))
 
 
-def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
+def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool, strings: frozenset[str]) -> GGUFInfo:
     order = "<"
     r = _Reader(buf, path, order)
     r.pos = 4
@@ -284,7 +297,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool) -> GGUFInfo:
     for i in range(kv_count):
         key = r.string(f"metadata key #{i}") or f"#{i}"
         vtype = r.u32(f"value type of '{key}'")
-        metadata[key] = _value(r, vtype, key)
+        metadata[key] = _strings(r, key) if key in strings and vtype == _ARRAY else _value(r, vtype, key)
 
     expected, parameters = _tensor_table(r, tensor_count, metadata, check_size)
     info = GGUFInfo(

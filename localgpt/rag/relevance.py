@@ -29,9 +29,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
+from localgpt.models.wordlist import english_words
 from localgpt.rag.language import CJK_CHAR as _CJK_CHAR
 from localgpt.rag.language import is_cjk
-from localgpt.rag.names import unknown_names
+from localgpt.rag.names import unknown_names, unknown_words
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -231,4 +232,5 @@ def judge(
     index = keyword_index()
     passages = [Passage(d.page_content, float(d.metadata.get("vector_score", 0.0))) for d in docs]
     verdict = assess(question, passages, index.idf, len(index.ids))
-    return replace(verdict, unknown=unknown_names(question, index.idf))
+    unknown = unknown_names(question, index.idf) + unknown_words(question, index.idf, english_words)
+    return replace(verdict, unknown=tuple(dict.fromkeys(unknown)))

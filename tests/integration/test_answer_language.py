@@ -59,6 +59,17 @@ def test_on_topic_unanswerable_question_is_refused(indexed_data_dir: Path) -> No
     assert payload["tokens"] == {"prompt": 0, "completion": 0}  # refused before the model ran
 
 
+def test_a_word_no_document_uses_and_no_dictionary_knows_is_refused(indexed_data_dir: Path) -> None:
+    code, payload = ask(indexed_data_dir, "Can the Aurora K7 join a zigbee network?")
+    assert code == ExitCode.ABSTAINED, payload
+    assert payload["unmentioned"] == ["zigbee"]
+    # An ordinary English word the documents never use ("vessel": they say "tank") is a
+    # paraphrase, not a name.
+    code, payload = ask(indexed_data_dir, "How much water does the Aurora K7 water vessel hold?")
+    assert code == ExitCode.OK, payload
+    assert payload["unmentioned"] == [] and "1.8" in payload["answer"]
+
+
 @pytest.mark.parametrize("question", [APP_EN, APP_ZH])
 def test_a_name_no_document_mentions_is_refused(indexed_data_dir: Path, question: str) -> None:
     code, payload = ask(indexed_data_dir, question)

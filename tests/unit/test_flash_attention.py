@@ -13,7 +13,9 @@ from localgpt.settings.config import Settings
     ("setting", "gpu_layers", "expected"),
     [("auto", 0, False), ("auto", -1, True), ("auto", 16, True), ("on", 0, True), ("off", -1, False)],
 )
-def test_flash_attention_follows_the_setting_and_the_gpu(setting: str, gpu_layers: int, expected: bool) -> None:
+def test_flash_attention_follows_the_setting_and_the_gpu(
+    setting: str, gpu_layers: int, expected: bool
+) -> None:
     assert use_flash_attention(setting, gpu_layers) is expected
 
 

@@ -38,3 +38,18 @@ def test_a_phrase_of_known_or_short_words_is_no_name() -> None:
     index = idf()
     assert unknown_names("Do two connections share one in-RAM database?", index.idf) == ()
     assert unknown_names("Can python-docx open it?", index.idf) == ()
+
+
+def test_a_word_in_no_dictionary_and_no_chunk_is_unknown() -> None:
+    from localgpt.models.wordlist import english_words
+    from localgpt.rag.names import unknown_words
+
+    index, words = idf(), english_words
+    asked = "Which terminal writes PowerPoint (.pptx) files with KiCad?"
+    # "KiCad": a chunk has it; "PowerPoint": a word the dictionary knows.
+    assert unknown_words(asked, index.idf, words) == ("pptx",)
+    assert unknown_words("装 Debian 的时候能选 Wayland 吗？", index.idf, words) == ("Debian", "Wayland")
+    # Ordinary English words are never names, however the documents phrase things; nor are their
+    # inflections, nor the parts of a dotted name (names_in's job).
+    assert unknown_words("Can I override the schematic before uploading it?", index.idf, words) == ()
+    assert unknown_words("What is web.maxshortchanges set to?", index.idf, words) == ()
