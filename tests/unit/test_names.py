@@ -53,3 +53,6 @@ def test_a_word_in_no_dictionary_and_no_chunk_is_unknown() -> None:
     # inflections, nor the parts of a dotted name (names_in's job).
     assert unknown_words("Can I override the schematic before uploading it?", index.idf, words) == ()
     assert unknown_words("What is web.maxshortchanges set to?", index.idf, words) == ()
+    # Closed compounds of known words are words; a capitalised name is a name whatever its parts.
+    assert unknown_words("Where is the dropdown to logout of localhost?", index.idf, words) == ()
+    assert unknown_words("Does Debian ship Wayland?", index.idf, words) == ("Debian", "Wayland")
