@@ -75,6 +75,7 @@ _WORD = re.compile(r"(?<![A-Za-z0-9-])(?<!\w\.)[A-Za-z]{3,}(?![A-Za-z0-9-])")
 # Inflections, so "configuring" is known through "configure" and "uploads" through "upload".
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "ies")
 MIN_COMPOUND = 3  # the shortest part of a closed compound ("log" + "out")
+_PREFIXES = ("re", "un", "de", "co", "pre", "non", "dis", "mis", "sub", "multi", "over", "under")  # "reruns"
 
 
 def unknown_words(
@@ -95,16 +96,24 @@ def unknown_words(
         word = match.group().lower()
         if known(word):
             continue
-        # A closed compound of two known words is a word ("dropdown", "checkbox", "localhost":
-        # the documents may write "drop-down"), unless it is capitalised mid-sentence: a proper
-        # name ("Wayland") is a name whatever its parts.
+        # A closed compound of two known words, or a prefix and one, is a word ("dropdown",
+        # "checkbox", "localhost", "reruns": the documents may write "drop-down" or "re-run"),
+        # unless it is capitalised mid-sentence: a proper name ("Wayland") is a name whatever
+        # its parts.
         proper = match.group()[0].isupper() and match.start() > 0
-        if not proper and any(
-            word[:i] in words and known(word[i:]) for i in range(MIN_COMPOUND, len(word) - MIN_COMPOUND + 1)
-        ):
+        if not proper and _compound(word, words, known):
             continue
         found.append(match.group())
     return tuple(dict.fromkeys(found))
+
+
+def _compound(word: str, words: Collection[str], known: Callable[[str], bool]) -> bool:
+    """Two words ("drop" + "down"), or a prefix and a word ("re" + "runs")."""
+    if any(word[:i] in words and known(word[i:]) for i in range(MIN_COMPOUND, len(word) - MIN_COMPOUND + 1)):
+        return True
+    return any(
+        word.startswith(p) and len(word) - len(p) >= MIN_COMPOUND and known(word[len(p) :]) for p in _PREFIXES
+    )
 
 
 def _forms(word: str) -> list[str]:

@@ -55,4 +55,5 @@ def test_a_word_in_no_dictionary_and_no_chunk_is_unknown() -> None:
     assert unknown_words("What is web.maxshortchanges set to?", index.idf, words) == ()
     # Closed compounds of known words are words; a capitalised name is a name whatever its parts.
     assert unknown_words("Where is the dropdown to logout of localhost?", index.idf, words) == ()
+    assert unknown_words("Which shortcut reruns the previous command?", index.idf, words) == ()
     assert unknown_words("Does Debian ship Wayland?", index.idf, words) == ("Debian", "Wayland")
