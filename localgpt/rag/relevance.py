@@ -55,7 +55,13 @@ _CJK_STOPWORDS = (
 )
 CJK_STOPWORDS = frozenset(_CJK_STOPWORDS.split())
 _EN_QUESTION_WORDS = "much many tell know want need way happen happens"
-EN_QUESTION_WORDS = frozenset(_EN_QUESTION_WORDS.split())
+# Words that point at the source rather than the topic ("the flex manual recommends"): the text
+# itself rarely says them.
+_EN_SOURCE_WORDS = (
+    "manual manuals documentation according recommend recommends recommended mention mentions "
+    "mentioned say says said describe describes described explain explains explained"
+)
+EN_QUESTION_WORDS = frozenset(_EN_QUESTION_WORDS.split() + _EN_SOURCE_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,15 @@ def _jieba() -> object:
     return jieba
 
 
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """English function words ("against", "between", "both"): they say nothing about the topic.
+    bm25s's list; the keyword index keeps a shorter one (localgpt/index/keyword.py)."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
 def question_terms(question: str) -> list[str]:
     """The words that say what the question is about, lower-cased, each once."""
     from localgpt.index.keyword import tokenize
@@ -117,8 +132,9 @@ def question_terms(question: str) -> list[str]:
     latin = _POSSESSIVE.sub("", _CJK_CHAR.sub(" ", question))
     # A dotted or hyphenated name counts through its parts ("worker.backgroundclosemaxqueue" is
     # "backgroundclosemaxqueue" under a "[worker]" heading in the documents).
+    ignored = EN_QUESTION_WORDS | _function_words()
     terms: list[str] = [
-        t for t in tokenize(latin) if len(t) > 1 and t not in EN_QUESTION_WORDS and not _COMPOUND.search(t)
+        t for t in tokenize(latin) if len(t) > 1 and t not in ignored and not _COMPOUND.search(t)
     ]
     if _CJK_CHAR.search(question):
         jieba = _jieba()
