@@ -17,7 +17,8 @@ English and 36 Chinese answerable ones.
 A plain word counts as a name too when the collection never uses it and no English dictionary
 holds it (the bundled models' vocabularies, models/wordlist.py; inflections folded, so "uploading"
 is known through "upload", "dropdown" through "drop" and "down"): "pptx", "webp", "Wayland",
-"pybuild". A paraphrase's ordinary words ("rigid", "override") are in the dictionary. On the
+"pybuild". A paraphrase's ordinary words ("rigid", "override") are in the dictionary, and a
+question in another language written in Latin letters (French, German) is left alone. On the
 tuning halves this refused 2 more of the 7 English and 2 more of the 8 Chinese on-topic
 unanswerable questions that passed the gate, and none of the 91 answerable ones.
 """
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+
+from localgpt.rag.language import is_cjk
 
 # A token with a digit and a letter, an internal capital, two or more capitals, parts joined by
 # "-", "_" or ".", or a call "name()". Not glued to letters on either side.
@@ -74,6 +77,8 @@ def _known(name: str, idf: Callable[[str], float]) -> bool:
 _WORD = re.compile(r"(?<![A-Za-z0-9-])(?<!\w\.)[A-Za-z]{3,}(?![A-Za-z0-9-])")
 # Inflections, so "configuring" is known through "configure" and "uploads" through "upload".
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "ies")
+_LETTERS = re.compile(r"[^\W\d_]{3,}")  # words of three letters or more, accented ones too
+ENGLISH_SHARE = 0.5  # "Which gnuplot terminal writes PowerPoint (.pptx) files?": 5 of 7
 MIN_COMPOUND = 3  # the shortest part of a closed compound ("log" + "out")
 _PREFIXES = ("re", "un", "de", "co", "pre", "non", "dis", "mis", "sub", "multi", "over", "under")  # "reruns"
 
@@ -87,6 +92,8 @@ def unknown_words(
     if not unseen:
         return ()
     words = dictionary()
+    if not is_cjk(question) and not _english(question, words):
+        return ()  # "combien", "dauert": a French or German question's words are no names
 
     def known(word: str) -> bool:
         return any(f in words or idf(f) > 0 for f in _forms(word))
@@ -105,6 +112,14 @@ def unknown_words(
             continue
         found.append(match.group())
     return tuple(dict.fromkeys(found))
+
+
+def _english(question: str, words: Collection[str]) -> bool:
+    """Most of its words are English ones (names and jargon aside), and none has an accent."""
+    latin = _LETTERS.findall(question)
+    if any(not w.isascii() for w in latin):
+        return False
+    return sum(w.lower() in words for w in latin) >= ENGLISH_SHARE * len(latin)
 
 
 def _compound(word: str, words: Collection[str], known: Callable[[str], bool]) -> bool:

@@ -57,3 +57,7 @@ def test_a_word_in_no_dictionary_and_no_chunk_is_unknown() -> None:
     assert unknown_words("Where is the dropdown to logout of localhost?", index.idf, words) == ()
     assert unknown_words("Which shortcut reruns the previous command?", index.idf, words) == ()
     assert unknown_words("Does Debian ship Wayland?", index.idf, words) == ("Debian", "Wayland")
+    # Another language written in Latin letters: its ordinary words are in no English dictionary.
+    assert unknown_words("Combien de temps dure la garantie de la machine?", index.idf, words) == ()
+    assert unknown_words("Wie lange dauert die Garantie der Maschine?", index.idf, words) == ()
+    assert unknown_words("¿Cuánto tiempo dura la garantía?", index.idf, words) == ()
