@@ -249,7 +249,7 @@ def use_flash_attention(setting: str, gpu_layers: int) -> bool:
     """`[llm] flash_attn`; "auto" is on only with layers on a GPU. On CPU cores llama.cpp's flash
     attention evaluates a 1,367-token prompt ~10 % faster (4.65 s against 5.18 s, 2 cores), but then
     decodes at 35 tokens/s instead of 62, and beside two busy processes at 12-14 instead of 25-27
-    (bench/README.md, "Flash attention"): a whole answer is slower with it."""
+    (bench/README.md, "flash attention off on the CPU"): a whole answer is slower with it."""
     return setting == "on" or (setting == "auto" and gpu_layers != 0)
 
 
