@@ -76,6 +76,16 @@ async def test_worker_errors_become_notifications(tui_data: Path) -> None:
         assert list((tui_data / "chats").glob("*.json")) == []  # failed turns are not saved
 
 
+async def test_a_refusal_says_what_the_documents_never_mention(tui_data: Path) -> None:
+    app = LocalGPTApp(make_settings(tui_data))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ask(pilot, "How do I pair the Aurora K7 with the BrewSync app?")
+        await wait_idle(pilot)
+        assert app.main.conversation.turns[-1].record.abstained
+        notes = [n.message for n in app._notifications if n.title == "Not in your documents"]
+        assert notes == ["your documents never mention 'BrewSync', so they can't answer this"]
+
+
 async def test_switch_collection_keeps_the_loaded_model(tui_data: Path) -> None:
     app = LocalGPTApp(make_settings(tui_data))
     async with app.run_test(size=(80, 24)) as pilot:
