@@ -189,27 +189,24 @@ class _Reader:
         self.pos += n
 
 
-def _value(r: _Reader, vtype: int, key: str) -> Any:
+def _value(r: _Reader, vtype: int, key: str, whole: bool = False) -> Any:
     if vtype in _SCALARS:
         return r.scalar(_SCALARS[vtype], f"value of '{key}'")
     if vtype == _STRING:
         return r.string(f"value of '{key}'")
     if vtype == _ARRAY:
-        item = r.u32(f"array type of '{key}'")
-        count = r.u64(f"array length of '{key}'")
-        _skip_items(r, item, count, key)
-        return GGUFArray(TYPE_NAMES.get(item, str(item)), count)
+        return _array(r, key, whole)
     raise GGUFError(f"{r.path} is corrupt: metadata '{key}' has unknown value type {vtype}")
 
 
-def _strings(r: _Reader, key: str) -> tuple[str, ...] | GGUFArray:
-    """An array of strings, read whole (another item type is stepped over as usual)."""
+def _array(r: _Reader, key: str, whole: bool) -> tuple[str, ...] | GGUFArray:
+    """Stepped over (its type and length kept), or with `whole` an array of strings read whole."""
     item = r.u32(f"array type of '{key}'")
     count = r.u64(f"array length of '{key}'")
-    if item != _STRING or count > r.size:
-        _skip_items(r, item, count, key)
-        return GGUFArray(TYPE_NAMES.get(item, str(item)), count)
-    return tuple(r.string(f"item {i} of '{key}'") or "" for i in range(count))
+    if whole and item == _STRING and count <= r.size:
+        return tuple(r.string(f"item {i} of '{key}'") or "" for i in range(count))
+    _skip_items(r, item, count, key)
+    return GGUFArray(TYPE_NAMES.get(item, str(item)), count)
 
 
 def _skip_items(r: _Reader, item: int, count: int, key: str) -> None:
@@ -297,7 +294,7 @@ def _parse(buf: mmap.mmap, path: Path, size: int, check_size: bool, strings: fro
     for i in range(kv_count):
         key = r.string(f"metadata key #{i}") or f"#{i}"
         vtype = r.u32(f"value type of '{key}'")
-        metadata[key] = _strings(r, key) if key in strings and vtype == _ARRAY else _value(r, vtype, key)
+        metadata[key] = _value(r, vtype, key, whole=key in strings)
 
     expected, parameters = _tensor_table(r, tensor_count, metadata, check_size)
     info = GGUFInfo(

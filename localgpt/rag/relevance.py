@@ -117,12 +117,12 @@ def _jieba() -> object:
 
 
 @lru_cache(maxsize=1)
-def _function_words() -> frozenset[str]:
-    """English function words ("against", "between", "both"): they say nothing about the topic.
-    bm25s's list; the keyword index keeps a shorter one (localgpt/index/keyword.py)."""
+def _ignored_words() -> frozenset[str]:
+    """EN_QUESTION_WORDS and English function words ("against", "between", "both"): they say
+    nothing about the topic. bm25s's list; the keyword index keeps a shorter one (index/keyword.py)."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return frozenset(STOPWORDS_EN_PLUS)
+    return EN_QUESTION_WORDS | frozenset(STOPWORDS_EN_PLUS)
 
 
 def question_terms(question: str) -> list[str]:
@@ -132,7 +132,7 @@ def question_terms(question: str) -> list[str]:
     latin = _POSSESSIVE.sub("", _CJK_CHAR.sub(" ", question))
     # A dotted or hyphenated name counts through its parts ("worker.backgroundclosemaxqueue" is
     # "backgroundclosemaxqueue" under a "[worker]" heading in the documents).
-    ignored = EN_QUESTION_WORDS | _function_words()
+    ignored = _ignored_words()
     terms: list[str] = [
         t for t in tokenize(latin) if len(t) > 1 and t not in ignored and not _COMPOUND.search(t)
     ]
