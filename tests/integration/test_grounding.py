@@ -25,6 +25,7 @@ from localgpt.llm.base import Events
 from localgpt.llm.llama_cpp import LLM
 from localgpt.rag.answer import RAG, _answer_stops
 from localgpt.rag.evidence import SentenceGate, answer_mode
+from localgpt.rag.extract import extract_answer
 from localgpt.rag.grounding import Grounder
 from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.resources import Resources
@@ -269,6 +270,33 @@ def test_extract_mode_answers_without_loading_llama_cpp(indexed_data_dir: Path) 
         f"the machine by lifting it straight up. [{page2}]"
     )
     assert payload["tokens"] == {"prompt": 0, "completion": 0}
+
+
+def test_extract_quotes_the_sentence_with_what_the_question_asks_for(res: Resources) -> None:
+    """The sentence that restates the question matches it best by similarity and keywords; the
+    one that says "default" (or gives a version) is the answer (localgpt/rag/cues.py)."""
+    passages = [
+        (1, "Which port the web server listens on can be changed in the web section of the "
+            "configuration file. The section also sets the style and the templates. Every option "
+            "is described below.\n\nport\n    Port to listen on (default: 8000)."),
+        (2, "Tables without a rowid are supported by newer releases of SQLite. They save space. "
+            "Most tables can be converted.\n\nSQLite version 3.8.2 (2013-12-06) or later is "
+            "necessary in order to use a WITHOUT ROWID table."),
+    ]  # fmt: skip
+    port = extract_answer("What is the default port of the web server?", passages, res.embedder.encode)
+    assert port.text == "port: Port to listen on (default: 8000). [1]"
+    release = "What is the oldest release of SQLite that supports tables without a rowid?"
+    assert "3.8.2" in extract_answer(release, passages, res.embedder.encode).text
+
+
+def test_extracted_cjk_table_cells_keep_their_lines(res: Resources) -> None:
+    """Run together, "文档结构图" and "导航" would read as one word that no source line holds."""
+    cells = "\n\n".join(["比较", "比较文档", "文档结构图", "导航", "公式审核", "侦探"])
+    passages = [(1, f"Microsoft Office 与 LibreOffice 的术语对照表如下。\n\n{cells}")]
+    got = extract_answer("Word 里的「文档结构」窗格在 LibreOffice 里叫什么？", passages, res.embedder.encode)
+    assert "文档结构图\n导航" in got.text
+    checks = Grounder(passages, res.embedder.encode, "").check(got.text)
+    assert checks and all(c.supported for c in checks if not c.neutral)
 
 
 def test_chinese_question_is_answered_from_the_chinese_document(indexed_data_dir: Path) -> None:
