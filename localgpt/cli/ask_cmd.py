@@ -44,28 +44,34 @@ def ask_command(
     3 not found in the documents, 4 no index, 5 model missing, 2 bad config or question,
     130 interrupted. With --json, a failed question also prints an error object on stdout.
     """
-    from localgpt.rag.answer import RAG
-    from localgpt.rag.resources import Resources
+    from localgpt.rag.store_child import StoreChild
 
     flags = {"store.collection": collection, "llm.model": model, "retrieval.k": k, "retrieval.mmr": mmr}
     loaded = app.load(**flags)
     settings = loaded.settings
     _warn_models_dir(settings, loaded.origins)
-    rag = RAG(Resources(settings))
     if batch:
         if question not in (None, "-"):
             raise UsageError("--batch reads questions from stdin; give no QUESTION")
-        return _batch(rag, source_glob, k)
+        return _batch(_rag(settings), source_glob, k)
     raw = sys.stdin.buffer.read() if question in (None, "-") else from_argument(question)
+    child = None
     try:
         text = decode_question(raw, settings.llm.n_ctx)
         remote = None if no_server else _ask_server(settings, text, source_glob, as_json)
+        if remote is None:
+            # Forked before the heavy imports: it opens the store while this process loads the rest.
+            child = StoreChild.start(settings)
+        rag = _rag(settings, child)
         on_token = None if as_json else _write
         answer = remote or rag.answer(text, source_glob=source_glob, on_token=on_token)
     except LocalGPTError as exc:
         if as_json:
             click.echo(json.dumps(error_payload(raw, exc), ensure_ascii=False))
         raise  # and the one line on stderr, with its exit code
+    finally:
+        if child is not None:
+            child.close()
     notices = _notices(rag, answer, source_glob, k)
     if as_json:
         click.echo(json.dumps(answer.as_dict() | {"notices": notices}, ensure_ascii=False))
@@ -97,6 +103,13 @@ def _print_evidence(answer: Any) -> None:
     for c in data.get("citations", []):
         if not c["supported"]:
             click.echo(f'localgpt: unsupported: "{c["sentence"]}" ({c["reason"]})', err=True)
+
+
+def _rag(settings: Any, child: Any = None) -> Any:
+    from localgpt.rag.answer import RAG
+    from localgpt.rag.resources import Resources
+
+    return RAG(Resources(settings, store_child=child))
 
 
 def _warn_models_dir(settings: Any, origins: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ inside Chinese text ("用sqlite3_open打开") is a word of its own.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import re
@@ -151,6 +152,15 @@ def keyword_text(text: str, metadata: dict[str, Any]) -> str:
     return " ".join(parts) + "\n" + text
 
 
+@functools.cache
+def function_words() -> frozenset[str]:
+    """English function words ("against", "between", "both"), bm25s's longer list: they say
+    nothing about a question's topic (the relevance gate). The index itself drops only STOPWORDS."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
 class KeywordIndex:
     def __init__(self, bm25: Any, ids: list[str], generation: int, cjk_mode: str = CJK_MODE) -> None:
         self._bm25 = bm25
@@ -169,6 +179,14 @@ class KeywordIndex:
         }
         # An unseen query word is as rare as the rarest known one.
         self._max_idf = max(self._idf.values(), default=1.0)
+
+    def size(self) -> int:
+        """How many chunks are indexed."""
+        return len(self.ids)
+
+    def function_words(self) -> frozenset[str]:
+        """`function_words()`, asked of the index: a store child has bm25s imported already."""
+        return function_words()
 
     @classmethod
     def build(

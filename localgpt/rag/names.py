@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from localgpt.index.keyword import STOPWORDS
 from localgpt.rag.language import is_cjk
 
 # A token with a digit and a letter, an internal capital, two or more capitals, parts joined by
@@ -88,7 +89,13 @@ def unknown_words(
 ) -> tuple[str, ...]:
     """The question's plain words that no chunk of the collection holds and no dictionary
     (`dictionary()`, read only when a word is in no chunk) knows."""
-    unseen = [m for m in _WORD.finditer(question) if not any(idf(f) > 0 for f in _forms(m.group().lower()))]
+    # Stopwords are in no chunk (the keyword index drops them) and are never names: skipping
+    # them spares most questions the dictionary's read.
+    unseen = [
+        m
+        for m in _WORD.finditer(question)
+        if m.group().lower() not in STOPWORDS and not any(idf(f) > 0 for f in _forms(m.group().lower()))
+    ]
     if not unseen:
         return ()
     words = dictionary()

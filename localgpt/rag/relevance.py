@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -116,25 +116,21 @@ def _jieba() -> object:
     return jieba
 
 
-@lru_cache(maxsize=1)
-def _ignored_words() -> frozenset[str]:
-    """EN_QUESTION_WORDS and English function words ("against", "between", "both"): they say
-    nothing about the topic. bm25s's list; the keyword index keeps a shorter one (index/keyword.py)."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return EN_QUESTION_WORDS | frozenset(STOPWORDS_EN_PLUS)
-
-
-def question_terms(question: str) -> list[str]:
-    """The words that say what the question is about, lower-cased, each once."""
-    from localgpt.index.keyword import tokenize
+def question_terms(question: str, function_words: Collection[str] | None = None) -> list[str]:
+    """The words that say what the question is about, lower-cased, each once: not the
+    EN_QUESTION_WORDS nor English function words (`function_words`, by default
+    localgpt.index.keyword's)."""
+    from localgpt.index import keyword
 
     latin = _POSSESSIVE.sub("", _CJK_CHAR.sub(" ", question))
     # A dotted or hyphenated name counts through its parts ("worker.backgroundclosemaxqueue" is
     # "backgroundclosemaxqueue" under a "[worker]" heading in the documents).
-    ignored = _ignored_words()
+    function_words = keyword.function_words() if function_words is None else function_words
+    tokenize = keyword.tokenize
     terms: list[str] = [
-        t for t in tokenize(latin) if len(t) > 1 and t not in ignored and not _COMPOUND.search(t)
+        t
+        for t in tokenize(latin)
+        if len(t) > 1 and t not in EN_QUESTION_WORDS and t not in function_words and not _COMPOUND.search(t)
     ]
     if _CJK_CHAR.search(question):
         jieba = _jieba()
@@ -200,11 +196,12 @@ def assess(
     idf: Callable[[str], float],
     n_chunks: int,
     calibration: dict[Script, Calibration] | None = None,
+    function_words: Collection[str] | None = None,
 ) -> Relevance:
     """How well `passages` (what the model will read) cover `question`."""
     calibration = calibration or CALIBRATION
     script = script_of(question, passages)
-    terms = question_terms(question)
+    terms = question_terms(question, function_words)
     unseen = unseen_idf(n_chunks)
     weights = {t: term_weight(t, idf, unseen) for t in terms}
     total = sum(weights.values()) or 1.0
@@ -247,6 +244,6 @@ def judge(
         return Relevance(script_of(question, []), 0.0, 0.0, 0.0, 0.0, 1.0, tuple(question_terms(question)))
     index = keyword_index()
     passages = [Passage(d.page_content, float(d.metadata.get("vector_score", 0.0))) for d in docs]
-    verdict = assess(question, passages, index.idf, len(index.ids))
+    verdict = assess(question, passages, index.idf, index.size(), function_words=index.function_words())
     unknown = unknown_names(question, index.idf) + unknown_words(question, index.idf, english_words)
     return replace(verdict, unknown=tuple(dict.fromkeys(unknown)))

@@ -9,7 +9,7 @@ import json
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from localgpt.models.embedder_profile import resolve_profile
 from localgpt.settings.layout import DataDir
@@ -22,13 +22,17 @@ if TYPE_CHECKING:
     from localgpt.index.store import Store
     from localgpt.llm.base import ChatModel
     from localgpt.rag.retrieval import HybridRetriever
+    from localgpt.rag.store_child import StoreChild
     from localgpt.settings.config import Settings
 
 
 class Resources:
-    def __init__(self, settings: Settings, models: Resources | None = None) -> None:
+    def __init__(
+        self, settings: Settings, models: Resources | None = None, store_child: StoreChild | None = None
+    ) -> None:
         self.settings = settings
         self._models = models or self  # whose embedder and LLM these are
+        self._store_child = store_child  # a child opening the store meanwhile (store_child.py)
         self._store: Store | None = None
         self._keyword: KeywordIndex | None = None
         self._keyword_lock = threading.Lock()
@@ -115,26 +119,36 @@ class Resources:
         """The collection; with `create`, made (recording the embedder) when missing."""
         with self._lock:
             if self._store is None:
-                from localgpt.errors import NoIndexError
-                from localgpt.index.store import Store, chroma_dir
-
-                folder = chroma_dir(self.settings)
-                if not create and not self.settings.store.url and not folder.is_dir():
-                    # Don't leave an empty index folder behind a failed question.
-                    raise NoIndexError(f"no index in {folder}; run `localgpt ingest PATH` first")
-
-                name = self.embedder_source[0]
-                try:
-                    self._store = Store.open(self.settings, name, self.embedder_dimension)
-                except Exception as exc:
-                    if not (create and isinstance(exc, NoIndexError)):
-                        raise
-                    emb = self.embedder
-                    self._store = Store.open(self.settings, emb.name, emb.dimension, create=True)
+                child = self._store_child
+                remote = child.store(self._open_store) if child is not None and not create else None
+                # The child's store serves the reads a question makes, and opens one here for the rest.
+                self._store = cast("Store", remote) if remote is not None else self._open_store(create)
             return self._store
+
+    def _open_store(self, create: bool = False) -> Store:
+        """The collection, opened in this process."""
+        from localgpt.errors import NoIndexError
+        from localgpt.index.store import Store, chroma_dir
+
+        folder = chroma_dir(self.settings)
+        if not create and not self.settings.store.url and not folder.is_dir():
+            # Don't leave an empty index folder behind a failed question.
+            raise NoIndexError(f"no index in {folder}; run `localgpt ingest PATH` first")
+        try:
+            return Store.open(self.settings, self.embedder_source[0], self.embedder_dimension)
+        except Exception as exc:
+            if not (create and isinstance(exc, NoIndexError)):
+                raise
+        emb = self.embedder
+        return Store.open(self.settings, emb.name, emb.dimension, create=True)
 
     def keyword_index(self, collection_size: int | None = None) -> KeywordIndex:
         """The BM25 index, kept in memory while the index generation and size stay the same."""
+        child = self._store_child
+        remote = child.keyword_index(lambda: self._keyword_here(collection_size)) if child else None
+        return cast("KeywordIndex", remote) if remote is not None else self._keyword_here(collection_size)
+
+    def _keyword_here(self, collection_size: int | None = None) -> KeywordIndex:
         from localgpt.index.keyword import fresh_index
 
         store = self.store()
@@ -157,6 +171,7 @@ class Resources:
         from localgpt.errors import NoIndexError
         from localgpt.rag.retrieval import HybridRetriever
 
+        embedder = self.embedder  # first: it loads while a store child opens the collection
         store = self.store()
         size = store.count()
         if size == 0:
@@ -165,7 +180,7 @@ class Resources:
         needs_keyword = settings.mode in ("hybrid", "keyword")
         return HybridRetriever(
             store=store,
-            embedder=self.embedder,
+            embedder=embedder,
             keyword=self.keyword_index(size) if needs_keyword else None,
             settings=settings,
             collection_size=size,

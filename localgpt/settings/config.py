@@ -56,6 +56,11 @@ class StoreSettings(_Section):
     source_root: str = Field(
         "", description="Files under this folder are indexed by their path relative to it (a team share)."
     )
+    open_in_child: bool = Field(
+        True,
+        description="`ask` opens the embedded store in a forked child while it loads the models "
+        "(a faster cold start); false opens it in the asking process.",
+    )
 
 
 class IngestSettings(_Section):
