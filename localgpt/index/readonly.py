@@ -42,6 +42,19 @@ def read_only_uri(db_path: Path) -> str:
     return uri + "&immutable=1"
 
 
+_COPIES: list[Path] = []  # this process's read copies, removed at exit
+
+
+def remove_read_copies() -> None:
+    """Delete this process's read copies: at exit, or by a process that leaves with os._exit
+    (the store child, localgpt/rag/store_child.py), which runs no atexit hook."""
+    while _COPIES:
+        shutil.rmtree(_COPIES.pop(), ignore_errors=True)
+
+
+atexit.register(remove_read_copies)
+
+
 @functools.cache  # one copy per folder and process, as Chroma keeps one client per folder
 def chroma_read_copy(folder: Path) -> Path:
     """A temporary folder Chroma can open: chroma.sqlite3 copied, the segment folders linked."""
@@ -51,7 +64,7 @@ def chroma_read_copy(folder: Path) -> Path:
         raise StorageError(
             f"{folder} is read-only and no temporary folder could be made to read it: {exc.strerror}"
         ) from None
-    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    _COPIES.append(target)
     try:
         shutil.copy2(folder / CHROMA_DB, target / CHROMA_DB)
         for entry in folder.iterdir():

@@ -230,6 +230,10 @@ def _serve(settings: Settings, requests: BinaryIO, replies: BinaryIO) -> None:
     except BaseException:
         status = 1
     finally:
+        with contextlib.suppress(BaseException):
+            from localgpt.index.readonly import remove_read_copies
+
+            remove_read_copies()  # what its atexit hook would do (a read-only data dir's copy)
         os._exit(status)  # never back into the parent's CLI, atexit hooks or buffers
 
 
