@@ -34,3 +34,27 @@ def test_onnx_vectors_match_sentence_transformers(tmp_path: Path, embedder_cache
     print(f"\n{backend}: cosine to torch min {cosine.min():.4f}, mean {cosine.mean():.4f}")
     assert cosine.min() >= 0.98
     assert onnx.count_tokens(chunks[0]) == torch.count_tokens(chunks[0])
+
+
+def test_the_kept_optimised_graph_gives_the_same_vectors_and_a_damaged_one_is_made_again(
+    tmp_path: Path, embedder_cache: Path
+) -> None:
+    import shutil
+
+    import onnxruntime as ort
+
+    name, source = resolve_embedder("auto")
+    cache = tmp_path / "embedders"
+    shutil.copytree(embedder_cache, cache)  # a private copy: this test damages a file in it
+    for kept in cache.rglob("*.ort-*.onnx"):
+        kept.unlink()
+    settings = EmbeddingsSettings(backend="onnx-int8")
+    chunks = real_chunks(20)
+    first = OnnxEmbedder(name, source, settings, cache).encode(chunks)  # optimises and keeps
+    (kept,) = cache.rglob(f"*.ort-{ort.__version__}.onnx")
+    again = OnnxEmbedder(name, source, settings, cache).encode(chunks)  # loads the kept graph
+    kept.write_bytes(b"not a model")
+    remade = OnnxEmbedder(name, source, settings, cache).encode(chunks)
+    assert np.array_equal(first, again) and np.array_equal(first, remade)
+    assert kept.stat().st_size > 1000  # made again
+    assert not list(cache.rglob("*.partial"))
