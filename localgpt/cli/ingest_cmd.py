@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -61,6 +62,7 @@ def ingest_command(
         raise UsageError(f"no such file or folder: {missing[0]}")
     flags = {"store.collection": collection, "ingest.follow_external_symlinks": follow_external_symlinks}
     settings = app.load(**flags).settings
+    _lower_priority(settings.ingest.nice)
     res = Resources(settings)
     rich = sys.stderr.isatty() and not as_json and not quiet
     reporter = RichReporter() if rich else PlainReporter(quiet=quiet or as_json)
@@ -197,3 +199,14 @@ def forget_command(app: AppContext, paths: tuple[Path, ...], collection: str | N
             click.echo(f"forgot {shown(rec.path)} ({len(rec.chunk_ids)} chunks)", err=True)
         res.keyword_index()
     return ExitCode.OK
+
+
+def _lower_priority(nice: int) -> None:
+    """Run at `[ingest] nice` (never raising the priority: that needs privileges), so a question
+    asked during an ingest gets the cores first (bench/README.md, "Where a cold ask's start-up
+    goes"). Parser and OCR workers inherit it."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    with contextlib.suppress(OSError):
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, max(current, nice))

@@ -67,6 +67,12 @@ class IngestSettings(_Section):
     chunk_size: int = Field(254, ge=16, le=8192, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this are skipped.")
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU niceness an ingest runs at (0: as started): questions get the cores first.",
+    )
     file_timeout_s: float = Field(
         60.0, gt=0, description="Skip a file whose parser makes no progress for this many seconds."
     )

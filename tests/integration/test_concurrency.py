@@ -48,6 +48,11 @@ def lock_holder(data_dir: Path) -> str:
 
 
 @pytest.mark.slow
+def niceness(pid: int) -> int:
+    """The process's nice value: /proc/PID/stat's 19th field (the name before it may hold spaces)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_path: Path) -> None:
     index = copy_index(pristine, data_dir)
     corpus = python_docs_corpus(tmp_path / "python-docs")  # ~0.45 MB: half a minute of ingest or more
@@ -65,6 +70,8 @@ def test_ask_answers_while_an_ingest_runs(pristine: Path, data_dir: Path, tmp_pa
             assert ingest.poll() is None, err.read_text()
             assert time.monotonic() < deadline, "the ingest never took its lock"
             time.sleep(0.1)
+        # It runs at [ingest] nice = 10, so the questions below get the cores first.
+        assert niceness(ingest.pid) == 10
 
         # A second writer is refused at once, or waits its turn with --wait.
         refused = run_cli("--data-dir", str(index), "ingest", str(EXAMPLES), "-q")
