@@ -25,6 +25,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 # How long to wait for the child to open the store before opening it here instead. Only a hung
 # child waits this long: a big collection opens in seconds, and then its reads are quick.
 READY_TIMEOUT_S = 60.0
+CLOSE_WAIT_S = 1.0  # for the child to leave once its pipe is closed
 STORE_CALLS = frozenset({"count", "query", "fetch", "ids_where"})
 KEYWORD_CALLS = frozenset({"search", "coverage", "idf", "size", "function_words"})
 
@@ -108,13 +110,20 @@ class StoreChild:
         return value
 
     def close(self) -> None:
-        """Let the child go (it exits when its pipe closes) and reap it."""
+        """Let the child go (it exits when its pipe closes) and reap it; one still busy opening
+        the store (a question answered without it, or Ctrl-C) is killed after CLOSE_WAIT_S."""
         with self._lock:
             for f in (self._requests, self._replies):
                 with contextlib.suppress(OSError):
                     f.close()
             with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(self.pid, 0)
+                deadline = time.monotonic() + CLOSE_WAIT_S
+                while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                    if time.monotonic() > deadline:
+                        os.kill(self.pid, signal.SIGKILL)  # it only reads: nothing to damage
+                        os.waitpid(self.pid, 0)
+                        return
+                    time.sleep(0.01)
 
     def _wait(self) -> dict[str, Any] | None:
         with self._lock:

@@ -101,3 +101,29 @@ def test_a_killed_child_leaves_the_question_to_this_process(indexed_data_dir: Pa
     assert "aurora-k7-manual.pdf#2" in results["never"]["found"]
     assert results["before-ready"]["chunks"] == results["never"]["chunks"] > 0
     assert all(r["chroma_here"] for r in results.values())  # iter_all opened the store here
+
+
+STOPPED = r"""
+import os, signal, sys, time
+from localgpt.settings.config import Settings
+from localgpt.rag.store_child import StoreChild
+
+child = StoreChild.start(Settings(paths={"data_dir": sys.argv[1]}))
+assert child is not None
+os.kill(child.pid, signal.SIGSTOP)  # stuck: it will never see its pipe close
+started = time.monotonic()
+child.close()
+try:
+    os.kill(child.pid, 0)
+    print("still there")
+except ProcessLookupError:
+    print(f"reaped after {time.monotonic() - started:.1f} s")
+"""
+
+
+def test_closing_a_stuck_child_kills_and_reaps_it(indexed_data_dir: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", STOPPED, str(indexed_data_dir)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("reaped after"), proc.stdout
