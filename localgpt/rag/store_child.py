@@ -102,7 +102,7 @@ class StoreChild:
                 pickle.dump((target, method, args, kwargs), self._requests)
                 self._requests.flush()
                 status, value = pickle.load(self._replies)
-            except (OSError, EOFError, pickle.PickleError):
+            except Exception:  # a broken pipe, a dead child, a reply that won't unpickle
                 self._fail()
                 raise ChildGone from None
         if status == "error":
@@ -133,7 +133,7 @@ class StoreChild:
                     if not readable:
                         raise EOFError
                     status, value = pickle.load(self._replies)
-                except (OSError, EOFError, pickle.PickleError):
+                except Exception:
                     self._fail()
                     return None
                 if status == "error":
