@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from localgpt.rag.quoted import flat, quoted_phrases
+
 _DEFAULT_ASKED = re.compile(
     r"\bdefaults?\b|\bunless (?:told|specified|configured|set|given)\b|\bwhen (?:no|none)\b"
     r"|\bif (?:no|none)\b|\bomitted\b|\bnot (?:set|given|specified)\b|默认|缺省",
@@ -35,21 +37,17 @@ _VERSION_ASKED = re.compile(
     re.IGNORECASE,
 )
 _VERSION_SAID = re.compile(r"(?<![A-Za-z0-9_.])v?\d+\.\d+")
-# "...", “...”, `...`, 「...」: single quotes are left out, they are mostly apostrophes.
-_QUOTED = re.compile(r'"([^"]{3,})"|“([^”]{2,})”|`([^`]{2,})`|「([^」]{2,})」')
 
 
 @dataclass(frozen=True)
 class Cues:
     default: bool
     version: bool
-    phrases: tuple[str, ...]  # quoted in the question, lower case, whitespace folded
+    phrases: tuple[str, ...]  # quoted in the question, folded (quoted.flat)
 
     @classmethod
     def of(cls, question: str) -> Cues:
-        phrases = tuple(
-            _fold(next(group for group in m.groups() if group)) for m in _QUOTED.finditer(question)
-        )
+        phrases = (flat(p) for p in quoted_phrases(question))
         return cls(
             default=bool(_DEFAULT_ASKED.search(question)),
             version=bool(_VERSION_ASKED.search(question)),
@@ -64,10 +62,6 @@ class Cues:
         if self.version and _VERSION_SAID.search(sentence):
             count += 1
         if self.phrases:
-            folded = _fold(sentence)
+            folded = flat(sentence)
             count += any(p in folded for p in self.phrases)
         return count
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split()).lower()

@@ -17,12 +17,13 @@ with the best quote and its offsets into that passage's text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from localgpt.rag.quoted import flat as _flat
+from localgpt.rag.quoted import quoted_phrases
 from localgpt.rag.sentences import (
     Sentence,
     cited_numbers,
@@ -43,9 +44,6 @@ SUPPORT_THRESHOLD = 0.6
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,:/-]\d+)*")
 # Codes: error codes, model and part numbers ("E17", "LK7-230", "v2").
 _CODE = re.compile(r"(?<![\w-])[A-Za-z]+\d[\w-]*")
-_QUOTED = re.compile(
-    r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|`([^`\n]{1,80})`|「([^」\n]{1,80})」|『([^』\n]{1,80})』'
-)
 # snake_case, camelCase, --flags, dotted.calls() and calls(): names a model may make up.
 _IDENTIFIER = re.compile(
     r"(?<![\w-])(?:--?[A-Za-z][\w-]+|[A-Za-z]\w*_\w+|[a-z]+[A-Z]\w*|[A-Za-z_]\w*(?:\.\w+)*\(\))"
@@ -170,8 +168,7 @@ class Grounder:
 
     def _missing_name(self, clean: str) -> str | None:
         """The first quoted name, code identifier or proper name of the sentence found in no passage."""
-        for m in _QUOTED.finditer(clean):
-            name = next(g for g in m.groups() if g)
+        for name in quoted_phrases(clean):
             if _flat(name) not in self._flat:
                 return f"'{name}' is in no source"
         for m in _IDENTIFIER.finditer(clean):
@@ -204,11 +201,6 @@ def _numbers(text: str) -> set[str]:
         # "2024-03-01" also vouches for its parts, "3.40.1" for "3.40".
         out.update(p for p in re.split(r"[,:/-]", value) if p)
     return out
-
-
-def _flat(text: str) -> str:
-    """Case, width and spacing folded: how quoted names and identifiers are compared."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def supported_text(checks: Sequence[SentenceCheck], answer: str, mode: str) -> str:

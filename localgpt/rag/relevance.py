@@ -123,14 +123,12 @@ def question_terms(question: str, function_words: Collection[str] | None = None)
     from localgpt.index import keyword
 
     latin = _POSSESSIVE.sub("", _CJK_CHAR.sub(" ", question))
+    function_words = keyword.function_words() if function_words is None else function_words
+    ignored = EN_QUESTION_WORDS | frozenset(function_words)
     # A dotted or hyphenated name counts through its parts ("worker.backgroundclosemaxqueue" is
     # "backgroundclosemaxqueue" under a "[worker]" heading in the documents).
-    function_words = keyword.function_words() if function_words is None else function_words
-    tokenize = keyword.tokenize
     terms: list[str] = [
-        t
-        for t in tokenize(latin)
-        if len(t) > 1 and t not in EN_QUESTION_WORDS and t not in function_words and not _COMPOUND.search(t)
+        t for t in keyword.tokenize(latin) if len(t) > 1 and t not in ignored and not _COMPOUND.search(t)
     ]
     if _CJK_CHAR.search(question):
         jieba = _jieba()
