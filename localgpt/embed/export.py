@@ -14,7 +14,15 @@ from pathlib import Path
 from localgpt.errors import StorageError
 from localgpt.settings.disk import write_problem
 
-QUANT_FILE = "model_qint8_{arch}.onnx"
+# The int8 file of each ONNX Runtime preset, named as sentence-transformers names it from the
+# preset's weight type (the AVX2 preset's weights are unsigned): caches made before we passed the
+# name ourselves stay valid, and a library that changes its naming can't hide our own export.
+QUANT_SUFFIX = {
+    "avx2": "quint8_avx2",
+    "avx512": "qint8_avx512",
+    "avx512_vnni": "qint8_avx512_vnni",
+    "arm64": "qint8_arm64",
+}
 
 
 def quant_arch() -> str:
@@ -36,7 +44,7 @@ def quant_arch() -> str:
 def onnx_file(backend: str) -> str:
     """The model file of a backend, relative to the export folder."""
     if backend == "onnx-int8":
-        return "onnx/" + QUANT_FILE.format(arch=quant_arch())
+        return f"onnx/model_{QUANT_SUFFIX[quant_arch()]}.onnx"
     return "onnx/model.onnx"
 
 
@@ -67,8 +75,13 @@ def ensure_export(source: str, name: str, backend: str, cache_dir: Path) -> Path
             model = SentenceTransformer(source, backend="onnx", device="cpu", local_files_only=True)
             model.save_pretrained(str(staging))
         if backend == "onnx-int8":
+            arch = quant_arch()
             export_dynamic_quantized_onnx_model(
-                model, quantization_config=quant_arch(), model_name_or_path=str(staging), push_to_hub=False
+                model,
+                quantization_config=arch,
+                model_name_or_path=str(staging),
+                push_to_hub=False,
+                file_suffix=QUANT_SUFFIX[arch],
             )
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)  # a half-written export is never left behind
