@@ -63,6 +63,7 @@ class OnnxEncoder:
 
         self.pooling, self.normalize = _read_modules(folder)
         self._session = _session(ort, folder / onnx_file, threads)
+        self.quantized = "int8" in onnx_file
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -74,6 +75,13 @@ class OnnxEncoder:
         return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        if self.quantized:
+            # Dynamic int8 quantization scales activations over the whole batch, so a text's
+            # vector moved with its batch-mates (up to 0.04 per dimension): the same sentence
+            # scored differently from one question to the next, and 9 of 121 extracted answers
+            # changed with batching alone. One text per run is the text's own vector, and no
+            # slower on 2 cores (bench/README.md, "Embedding one text per run").
+            batch_size = 1
         encodings = self.tokenizer.encode_batch(list(texts))
         # Length-sorted batches: little padding, so little wasted compute.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))

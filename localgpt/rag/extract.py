@@ -3,9 +3,12 @@
 No language model: each sentence of the retrieved passages is scored against the question by
 embedding similarity (the index's embedder, one batched encode) plus lexical coverage (the share
 of the question's content words, or CJK character bigrams, the sentence contains) plus the cues of
-what the question asks for (cues.py: a default, a version, a quoted phrase), and the best
-one is the answer, with its neighbours in the same passage (see MAX_SENTENCES for which). It
-cannot invent anything, and it is as fast as retrieval.
+what the question asks for (cues.py: a default, a version, a quoted phrase, a named entry), and
+the best one is the answer, with its neighbours in the same passage (see MAX_SENTENCES for
+which). In a reference list (a term line, then its description: "``limit``" / "Number of lines
+to show." / "(default: 30)"), each sentence belongs to the entry its term line heads; when the
+question names that term the quote starts with it and stops at the next entry. It cannot invent
+anything, and it is as fast as retrieval.
 
 Use: `extract_answer(question, [(1, chunk_text), ...], embed)` -> `Extracted`.
 """
@@ -13,13 +16,14 @@ Use: `extract_answer(question, [(1, chunk_text), ...], embed)` -> `Extracted`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from localgpt.rag.cues import Cues
-from localgpt.rag.sentences import content_words, is_cjk, split_sentences
+from localgpt.rag.sentences import Sentence, content_words, is_cjk, split_sentences
 
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -40,6 +44,7 @@ RANK_PRIOR = 0.3
 # that only restates the question. Chosen on the tuning halves (0.1-0.5; 0.3 best in English,
 # Chinese unchanged at every weight).
 CUE_WEIGHT = 0.3
+_VALUE_LINE = re.compile(r"\(\D|\w[^:]*:\s*\S")
 _SENTENCE_END = ("。", ".", "!", "?", "！", "？", ";", "；")
 
 
@@ -78,10 +83,12 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
     weights = _idf(content_words(question), words)
     cjk = is_cjk(question)
     cues = Cues.of(question)
+    heads = _entries(units)
+    terms = [units[h][2].text if h >= 0 else "" for h in heads]
     scores = [
         _score(float(sims[i]), _coverage(weights, words[i]), cjk)
         + RANK_PRIOR / (rank + 1)
-        + CUE_WEIGHT * cues.met(sentence.text)
+        + CUE_WEIGHT * cues.met(sentence.text, terms[i])
         for i, (rank, _, sentence) in enumerate(units)
     ]
     best = int(np.argmax(scores))
@@ -90,15 +97,20 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
     same = [i for i, u in enumerate(units) if u[:2] == units[best][:2] and u[2].text == units[best][2].text]
     best = same[-1]
     chosen = [best]
+    named = heads[best] >= 0 and cues.names_in(terms[best])
     while len(chosen) < MAX_SENTENCES:
         last, nxt = chosen[-1], chosen[-1] + 1
         if nxt >= len(units) or units[nxt][:2] != units[last][:2]:
             break
         if len(chosen) > 1 and _stands_alone(units[last][2].text, words[last]):
             break
+        if named and _is_term_line(units[nxt][2].text):  # the next entry is another topic
+            break
         chosen.append(nxt)
     before = best - 1
-    if (
+    if named:
+        chosen.insert(0, heads[best])  # the entry's name: "``limit``: (default: 30)"
+    elif (
         before >= 0
         and units[before][:2] == units[best][:2]
         and _is_label(units[before][2].text, words[before])
@@ -109,6 +121,30 @@ def extract_answer(question: str, passages: Sequence[tuple[int, str]], embed: Em
         for i in chosen
     ]
     return Extracted(_render(picks), picks)
+
+
+def _entries(units: Sequence[tuple[int, int, Sentence]]) -> list[int]:
+    """Each unit's entry head: the index of the nearest term line before it in its passage, or
+    -1. A term line heads the units after it, up to the next one."""
+    out: list[int] = []
+    head = -1
+    for i, (_, _, sentence) in enumerate(units):
+        if i and units[i - 1][:2] != units[i][:2]:
+            head = -1
+        if _is_term_line(sentence.text):
+            head = i
+            out.append(-1)  # a name in a list of names heads nothing yet
+        else:
+            out.append(head)
+    return out
+
+
+def _is_term_line(text: str) -> bool:
+    """A reference entry's head: one short name on its own ("``limit``", "(6666) SQLITE_X")."""
+    text = text.strip()
+    short = len(text) <= 60 and "\n" not in text and len(text.split()) <= 3
+    # "(default: False)" closes an entry; it doesn't open one.
+    return short and not text.endswith(_SENTENCE_END) and not _VALUE_LINE.match(text)
 
 
 def _stands_alone(text: str, words: frozenset[str]) -> bool:

@@ -289,6 +289,30 @@ def test_extract_quotes_the_sentence_with_what_the_question_asks_for(res: Resour
     assert "3.8.2" in extract_answer(release, passages, res.embedder.encode).text
 
 
+def test_extract_finds_a_named_setting_in_a_reference_list(res: Resources) -> None:
+    """A dotted setting names the entry that answers it ("``limit``" in the "profiling" section):
+    the entry's own "(default: ...)" line wins over prose that says "default" and restates the
+    question, the entry's name leads the quote, and the next entry is left out."""
+    passages = [
+        (1, "By default Mercurial's configuration changes very little from release to release, "
+            "but the recommended default settings of the configuration shift over time."),
+        (2, "``sort``\n    Sort field. Specific to the ``ls`` instrumenting profiler.\n"
+            "    (default: inlinetime)\n\n``limit``\n    Number of lines to show.\n"
+            "    (default: 30)\n\n``nested``\n    Show at most this number of lines of drill-down info.\n"
+            "    (default: 0)"),
+    ]  # fmt: skip
+    question = "In Mercurial's configuration, what is the default value of the profiling.limit setting?"
+    got = extract_answer(question, passages, res.embedder.encode)
+    assert got.text.startswith("``limit``:") and "(default: 30)" in got.text, got.text
+    assert "nested" not in got.text and "inlinetime" not in got.text
+    code = "What is the numeric value of the extended result code SQLITE_IOERR_CONVPATH?"
+    codes = [(1, "Extended result codes carry more detail than the primary result codes. Each has a "
+                 "numeric value.\n\n(6410) SQLITE_IOERR_GETTEMPPATH\n\nThe VFS is unable to find "
+                 "a temporary directory.\n\n(6666) SQLITE_IOERR_CONVPATH\n\nThe "
+                 "cygwin_conv_path() system call failed.")]  # fmt: skip
+    assert "(6666) SQLITE_IOERR_CONVPATH" in extract_answer(code, codes, res.embedder.encode).text
+
+
 def test_extracted_cjk_table_cells_keep_their_lines(res: Resources) -> None:
     """Run together, "文档结构图" and "导航" would read as one word that no source line holds."""
     cells = "\n\n".join(["比较", "比较文档", "文档结构图", "导航", "公式审核", "侦探"])

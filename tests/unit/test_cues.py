@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localgpt.rag.cues import Cues
+from localgpt.rag.cues import NAME_CUES, Cues
 
 
 def test_a_question_about_a_default_wants_a_sentence_that_says_default() -> None:
@@ -43,3 +43,21 @@ def test_cues_add_up_and_a_plain_question_has_none() -> None:
     plain = Cues.of("How do I descale the machine?")
     assert plain == Cues(default=False, version=False, phrases=())
     assert plain.met("By default, descale every 3.5 months with version 2 tablets.") == 0
+
+
+def test_a_named_setting_or_code_is_met_by_the_entry_it_heads() -> None:
+    """The name counts in the term line that heads a reference entry, for each sentence of it:
+    "(default: 30)" under "``limit``" answers "profiling.limit"."""
+    cues = Cues.of("In Mercurial's configuration, what is the default value of the profiling.limit setting?")
+    assert cues.names == ("profiling.limit", "limit")
+    assert cues.met("(default: 30)", entry="``limit``") == 1 + NAME_CUES
+    assert cues.met("(default: 30)", entry="``nested``") == 1
+    assert cues.met("(default: 30)") == 1
+    # A longer word holding the name is another entry.
+    assert cues.met("(default: 0)", entry="``limits``") == 1
+    code = Cues.of("What is the numeric value of SQLITE_IOERR_CONVPATH?")
+    assert code.names_in("(6666) SQLITE_IOERR_CONVPATH")
+    assert not code.names_in("(1038) SQLITE_CANTOPEN_CONVPATH")
+    assert Cues.of("Which option does gnuplot --persist set?").names == ("persist",)
+    assert Cues.of("What does date() return?").names == ("date",)
+    assert Cues.of("How many writers can commit at the same time?").names == ()

@@ -8,7 +8,7 @@ from localgpt.embed import export
 
 
 @pytest.mark.parametrize("arch", sorted(export.QUANT_SUFFIX))
-def test_int8_file_is_named_as_the_library_named_it_before(arch: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_int8_file_is_named_as_the_library_named_it(arch: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Caches exported before we passed the name ourselves must still be found: the name is the
     preset's weight type, then the preset (the AVX2 preset quantizes weights unsigned)."""
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
