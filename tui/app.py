@@ -21,7 +21,7 @@ from textual.widgets import Input
 from localgpt.errors import LocalGPTError
 from localgpt.rag.answer import RAG, ChatSession
 from localgpt.rag.evidence import answer_mode
-from localgpt.rag.notices import unmentioned_notice
+from localgpt.rag.notices import unfound_notice, unmentioned_notice
 from localgpt.rag.resources import Resources
 from localgpt.server.info import live_server
 from localgpt.server.remote_session import RemoteSession
@@ -187,7 +187,7 @@ class LocalGPTApp(StatusApp):
     async def on_answer_done(self, message: AnswerDone) -> None:
         view = self.main.conversation.find(message.turn_id)
         record = Turn.from_answer(message.answer)
-        why = unmentioned_notice(message.answer.unmentioned)
+        why = unmentioned_notice(message.answer.unmentioned) or unfound_notice(message.answer.unfound)
         if why:  # a refusal says what the documents lack, as `ask` does on stderr
             self.notify(why, title="Not in your documents", timeout=10)
         if view is not None:

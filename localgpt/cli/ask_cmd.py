@@ -124,10 +124,11 @@ def _warn_models_dir(settings: Any, origins: dict[str, str]) -> None:
 
 def _notices(rag: Any, answer: Any, source_glob: str | None, k: int | None) -> list[str]:
     """Lines on what was not done as asked: a --source that matched nothing, a --k that was capped."""
-    from localgpt.rag.notices import k_notice, source_filter_notice, unmentioned_notice
+    from localgpt.rag.notices import k_notice, source_filter_notice, unfound_notice, unmentioned_notice
 
     found = [source_filter_notice(rag.res.manifest.all(), source_glob) if source_glob else None]
     found.append(unmentioned_notice(answer.unmentioned))
+    found.append(unfound_notice(answer.unfound))
     if not answer.abstained and not answer.cancelled:
         found.append(k_notice(k, len(answer.sources), rag.settings))
     return [notice for notice in found if notice]
@@ -160,6 +161,10 @@ class _RemoteAnswer:
     @property
     def unmentioned(self) -> list[str]:
         return list(self.data.get("unmentioned") or [])
+
+    @property
+    def unfound(self) -> list[str]:
+        return list(self.data.get("unfound") or [])
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.data.items() if k != "notices"}

@@ -56,6 +56,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)  # one per answer sentence
     dropped: list[Citation] = field(default_factory=list)  # unsupported sentences removed
     unmentioned: list[str] = field(default_factory=list)  # names no document mentions (refused)
+    unfound: list[str] = field(default_factory=list)  # code the question quotes, in no passage (refused)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -127,6 +128,7 @@ class RAG:
                 {"retrieval_ms": round(retrieval_ms, 1), "first_token_ms": round(total, 1),
                  "total_ms": round(total, 1)},
                 {"prompt": 0, "completion": 0}, unmentioned=list(verdict.unknown),
+                unfound=list(verdict.unfound),
             )  # fmt: skip
         if self.mode == "extract":
             sources = [Source.from_document(n, d) for n, d in enumerate(docs, 1)]

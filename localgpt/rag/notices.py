@@ -48,3 +48,11 @@ def unmentioned_notice(names: list[str]) -> str | None:
         return None
     listed = ", ".join(repr(n) for n in names)
     return f"your documents never mention {listed}, so they can't answer this"
+
+
+def unfound_notice(spans: list[str]) -> str | None:
+    """Why a question was refused when no passage found holds the code it quotes."""
+    if not spans:
+        return None
+    listed = ", ".join(f"`{s}`" for s in spans)
+    return f"no passage found for this question holds {listed}, so your documents don't seem to describe it"

@@ -23,3 +23,18 @@ def quoted_phrases(text: str) -> list[str]:
 def flat(text: str) -> str:
     """Case, width and spacing folded: how quoted names and identifiers are compared."""
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]{1,80})`")
+_WORD_RUN = re.compile(r"\w+")
+
+
+def code_spans(text: str) -> list[str]:
+    """What `text` puts in backticks: code, a command, an option, in order."""
+    return _CODE_SPAN.findall(text)
+
+
+def code_tokens(text: str) -> str:
+    """Its runs of letters, digits and underscores, case folded, one space apart: how a code span
+    is looked for ("set  Theme" is "set theme", "--persist" is "persist", "- [ ]" is nothing)."""
+    return " ".join(_WORD_RUN.findall(flat(text)))

@@ -33,6 +33,7 @@ from localgpt.models.wordlist import english_words
 from localgpt.rag.language import CJK_CHAR as _CJK_CHAR
 from localgpt.rag.language import is_cjk
 from localgpt.rag.names import unknown_names, unknown_words
+from localgpt.rag.quoted import code_spans, code_tokens
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -99,10 +100,11 @@ class Relevance:
     threshold: float
     missing: tuple[str, ...]  # the question's words found in no passage, rarest first
     unknown: tuple[str, ...] = ()  # names in the question that no chunk of the collection holds
+    unfound: tuple[str, ...] = ()  # code the question quotes that no passage holds
 
     @property
     def relevant(self) -> bool:
-        return self.score >= self.threshold and not self.unknown
+        return self.score >= self.threshold and not self.unknown and not self.unfound
 
 
 @lru_cache(maxsize=1)
@@ -244,4 +246,17 @@ def judge(
     passages = [Passage(d.page_content, float(d.metadata.get("vector_score", 0.0))) for d in docs]
     verdict = assess(question, passages, index.idf, index.size(), function_words=index.function_words())
     unknown = unknown_names(question, index.idf) + unknown_words(question, index.idf, english_words)
-    return replace(verdict, unknown=tuple(dict.fromkeys(unknown)))
+    unfound = unfound_code(question, [p.text for p in passages])
+    return replace(verdict, unknown=tuple(dict.fromkeys(unknown)), unfound=unfound)
+
+
+def unfound_code(question: str, passages: Sequence[str]) -> tuple[str, ...]:
+    """The code spans of the question (`set theme`, `--persist`) that no passage holds, compared
+    by their words in order, punctuation and case aside. Code is exact: passages about a command
+    quote it, and passages that only share its words ("set", "theme") are about something else."""
+    spans = [(span, words) for span in code_spans(question) if (words := code_tokens(span))]
+    if not spans:
+        return ()
+    # Spaces on both sides: "set theme" must not match inside "reset themes".
+    held = [f" {code_tokens(p)} " for p in passages]
+    return tuple(span for span, words in spans if not any(f" {words} " in h for h in held))

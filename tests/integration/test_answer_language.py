@@ -82,6 +82,20 @@ def test_a_name_no_document_mentions_is_refused(indexed_data_dir: Path, question
     assert "localgpt: note: your documents never mention 'BrewSync'" in text.stderr
 
 
+def test_code_that_no_passage_holds_is_refused(indexed_data_dir: Path) -> None:
+    """Passages that share a quoted command's words are about something else; code the documents
+    do quote is found whatever its punctuation and case."""
+    code, payload = ask(indexed_data_dir, "Which menu of the Aurora K7 runs the `descale --deep` cycle?")
+    assert code == ExitCode.ABSTAINED, payload
+    assert payload["unfound"] == ["descale --deep"] and payload["unmentioned"] == []
+    (notice,) = payload["notices"]
+    assert notice.startswith("no passage found for this question holds `descale --deep`")
+    question = "What does a warranty claim reference that starts with `lmn-w` mean?"
+    code, payload = ask(indexed_data_dir, question)
+    assert payload["unfound"] == [], payload
+    assert code == ExitCode.OK, payload
+
+
 def test_chinese_refusal_over_chinese_documents(tmp_path: Path, data_dir: Path) -> None:
     """A Chinese corpus and a Chinese question whose subject it never mentions: exit 3, and the
     refusal on stdout is in Chinese."""

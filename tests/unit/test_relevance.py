@@ -84,3 +84,16 @@ def test_refusals_are_recognised_in_both_languages() -> None:
     assert is_abstention("抱歉，我在您的文档中找不到相关内容。")
     assert not is_abstention("The water tank holds 1.8 litres [1].")
     assert not is_abstention("预热时间为 45 秒 [1]。")
+
+
+def test_code_the_question_quotes_must_be_in_a_passage() -> None:
+    from localgpt.rag.relevance import unfound_code
+
+    question = "In which gnuplot version was the `set theme` command introduced?"
+    assert unfound_code(question, ["Use set the theme of colors", "reset themes"]) == ("set theme",)
+    assert unfound_code(question, ["The command  SET THEME dark (p. 12)."]) == ()
+    assert unfound_code("What does `--persist` do?", ["-persist keeps the plot window open"]) == ()
+    assert unfound_code("What does `date()` return?", ["date(time-value, modifier, ...)"]) == ()
+    # No words to look for, and no code at all: nothing to refuse on.
+    assert unfound_code("Which extension turns `- [ ]` into checkboxes?", ["Task lists"]) == ()
+    assert unfound_code('Which "Tables" entry point?', ["tables"]) == ()
