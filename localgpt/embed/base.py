@@ -43,6 +43,11 @@ class Embedder(Embeddings, ABC):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, in the input order."""
 
+    def encode_each(self, texts: Sequence[str]) -> np.ndarray:
+        """As `encode`, with each text's vector independent of the others encoded with it: what
+        scores sentences against each other (extract mode, the grounding check) needs."""
+        return self.encode(texts)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Passages (chunks), each with the model's passage prefix."""
         if not texts:

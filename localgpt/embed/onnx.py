@@ -55,6 +55,13 @@ class OnnxEmbedder(Embedder):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._encoder.encode(texts, self.batch_size)
 
+    def encode_each(self, texts: Sequence[str]) -> np.ndarray:
+        # int8 activations are scaled per batch, so a batched sentence's vector moved with its
+        # batch-mates (up to 0.04 per dimension) and 9 of 121 extracted answers changed with
+        # batching alone. One text per run is its own vector, and no slower on 2 cores
+        # (bench/README.md, "Embedding one text per run"). Ingest keeps its batches.
+        return self._encoder.encode(texts, 1 if self._encoder.quantized else self.batch_size)
+
 
 class OnnxEncoder:
     def __init__(self, folder: Path, onnx_file: str, max_tokens: int, threads: int = 0) -> None:
@@ -63,6 +70,7 @@ class OnnxEncoder:
 
         self.pooling, self.normalize = _read_modules(folder)
         self._session = _session(ort, folder / onnx_file, threads)
+        # Dynamic int8 quantization scales activations over the whole batch.
         self.quantized = "int8" in onnx_file
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -75,13 +83,6 @@ class OnnxEncoder:
         return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        if self.quantized:
-            # Dynamic int8 quantization scales activations over the whole batch, so a text's
-            # vector moved with its batch-mates (up to 0.04 per dimension): the same sentence
-            # scored differently from one question to the next, and 9 of 121 extracted answers
-            # changed with batching alone. One text per run is the text's own vector, and no
-            # slower on 2 cores (bench/README.md, "Embedding one text per run").
-            batch_size = 1
         encodings = self.tokenizer.encode_batch(list(texts))
         # Length-sorted batches: little padding, so little wasted compute.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))

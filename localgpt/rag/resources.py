@@ -101,7 +101,7 @@ class Resources:
             return self._models.sentence_encoder
         from localgpt.embed.cache import CachedEncoder
 
-        return CachedEncoder(self.embedder.encode)
+        return CachedEncoder(self.embedder.encode_each)
 
     @cached_property
     def manifest(self) -> FileManifest:

@@ -141,7 +141,7 @@ def test_pull_use_ingest_with_a_second_embedder(project: Path, hub: Hub) -> None
 
     rebuilt = run_cli("ingest", "docs", "--rebuild", "--quiet")
     assert rebuilt.returncode == ExitCode.OK, rebuilt.stderr
-    exports = list((project / "data" / "embedders" / f"{NAME}-onnx" / "onnx").glob("model_qint8_*.onnx"))
+    exports = list((project / "data" / "embedders" / f"{NAME}-onnx" / "onnx").glob("model_*int8_*.onnx"))
     assert exports, "the pulled embedder gets the same cached int8 ONNX export as the bundled one"
 
     again = run_cli("models", "pull", NAME)
