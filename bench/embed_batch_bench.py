@@ -64,7 +64,7 @@ def main() -> int:
             drift = np.abs(alone - batched).max()
             tokens = sum(encoder.count_tokens(t) for t in batch) / len(batch)
             results[label] = {"texts": len(batch), "mean_tokens": round(tokens, 1), "one_s": one,
-                              "batched_s": many, "max_abs_drift": float(round(drift, 4))}  # fmt: skip
+                              "batched_s": many, "max_abs_drift": round(float(drift), 4)}  # fmt: skip
             log(f"{label}: {results[label]}")
             summary.append(row(
                 f"embed {len(batch)} {label} (~{tokens:.0f} tokens): one text per run vs batches of 32",
