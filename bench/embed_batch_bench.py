@@ -3,8 +3,8 @@
     python bench/embed_batch_bench.py [--reps 3]
 
 Dynamic int8 quantization scales a batch's activations together, so a batched text's vector
-depends on the texts batched with it; the embedder now runs one text at a time
-(localgpt/embed/onnx.py). This measures what that costs, on the texts it embeds: chunks
+depends on the texts batched with it; what scores sentences now runs one text at a time
+(`encode_each` in localgpt/embed/onnx.py). This measures what that costs, on the texts it embeds: chunks
 (CPython's reference, as tests/integration/test_embed_parity.py uses) and their sentences (what
 extract mode and the grounding check embed per question). Reps alternate batched and one-by-one
 runs; the figure is the ratio of medians, and how far the batched vectors stray from the
@@ -54,13 +54,11 @@ def main() -> int:
             one, many = [], []
             for _ in range(args.reps):
                 t = time.perf_counter()
-                alone = encoder.encode(batch, 1)  # quantized: one text per run whatever the size
+                alone = encoder.encode(batch, 1)  # what encode_each does with the int8 model
                 one.append(time.perf_counter() - t)
-                encoder.quantized = False  # the batched path as it was
                 t = time.perf_counter()
                 batched = encoder.encode(batch, 32)
                 many.append(time.perf_counter() - t)
-                encoder.quantized = True
             drift = np.abs(alone - batched).max()
             tokens = sum(encoder.count_tokens(t) for t in batch) / len(batch)
             results[label] = {"texts": len(batch), "mean_tokens": round(tokens, 1), "one_s": one,
