@@ -43,10 +43,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
-    """A folder holding docs/ (a copy of examples/docs) and data/ (its index), built once."""
-    root = tmp_path_factory.mktemp("tui-index")
+def ingest_examples(root: Path, embedder_cache: Path, **flags: str) -> Path:
+    """docs/ (a copy of examples/docs) and data/ (its index) under `root`, through the real CLI;
+    `flags` are settings given as LOCALGPT_* variables (`embeddings__backend="onnx"`)."""
     shutil.copytree(EXAMPLES, root / "docs")
     data = root / "data"
     data.mkdir()
@@ -55,6 +54,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> P
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".data"))
+    env.update({f"LOCALGPT_{key.upper()}": value for key, value in flags.items()})
     proc = subprocess.run(
         [sys.executable, "-m", "localgpt", "--data-dir", "data", "ingest", "--quiet", "docs"],
         cwd=root,
@@ -67,13 +67,37 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> P
     return root
 
 
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """A folder holding docs/ and data/ (its index, the default int8 embedder), built once."""
+    return ingest_examples(tmp_path_factory.mktemp("tui-index"), embedder_cache)
+
+
+@pytest.fixture(scope="session")
+def float_indexed(tmp_path_factory: pytest.TempPathFactory, embedder_cache: Path) -> Path:
+    """The same with the float32 embedder, for snapshots that must not depend on the CPU kind:
+    the int8 presets for AVX2 and AVX-512 quantize differently, and scores on screen move by 0.01."""
+    return ingest_examples(
+        tmp_path_factory.mktemp("tui-float-index"), embedder_cache, embeddings__backend="onnx"
+    )
+
+
+def copy_index(index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of an index; the working directory is the docs' parent."""
+    data = tmp_path / "data"
+    shutil.copytree(index / "data", data, symlinks=True)
+    monkeypatch.chdir(index)
+    return data
+
+
 @pytest.fixture
 def tui_data(indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's own copy of the index; the working directory is the docs' parent."""
-    data = tmp_path / "data"
-    shutil.copytree(indexed / "data", data, symlinks=True)
-    monkeypatch.chdir(indexed)
-    return data
+    return copy_index(indexed, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def float_tui_data(float_indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_index(float_indexed, tmp_path, monkeypatch)
 
 
 class TokenGate:
