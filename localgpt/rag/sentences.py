@@ -61,7 +61,9 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 # A hard break: a blank line, or a line break before a list item, heading, table row or quote.
-_HARD_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]\s|\d{1,3}[.)]\s|#{1,6}\s|\||>))")
+# A number item may end the text ("3.\n8.\n10."): split the same with or without a trailing
+# line break, or a streamed answer is judged in other pieces than its stripped final text.
+_HARD_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]\s|\d{1,3}[.)](?:\s|\Z)|#{1,6}\s|\||>))")
 # A line break after a short line without an end mark, before a capital: a title or heading line
 # of a PDF page ("2. Filling and First Use"). Wrapped lines of body text are longer.
 _TITLE_LINE = re.compile(r"^[^\n]{1,50}(?<![.,;:!?。，；：！？、(-])(?=\n[ \t]*[A-Z0-9\u3400-\u9fff])", re.M)

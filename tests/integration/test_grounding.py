@@ -29,6 +29,7 @@ from localgpt.rag.extract import extract_answer
 from localgpt.rag.grounding import Grounder
 from localgpt.rag.prompt import ABSTAIN_TEXT
 from localgpt.rag.resources import Resources
+from localgpt.rag.sentences import split_sentences
 from localgpt.rag.sources import Source
 from localgpt.settings.config import Settings
 from tests.conftest import run_cli
@@ -221,6 +222,24 @@ def test_gate_waits_for_a_citation_that_follows_the_full_stop(res: Resources, so
     result = gate.finish()
     assert shown[0] == "The water tank holds 1.8 litres. [1]"
     assert result.citations[0].sentence == "The water tank holds 1.8 litres. [1]"
+
+
+def test_the_sentences_judged_while_streaming_are_those_of_the_final_answer(
+    res: Resources, sources: list[Source]
+) -> None:
+    """The gate judges the stream a slice at a time; `localgpt eval` re-splits the finished answer.
+    A slice ending in a bare number line ("1.\n8.") once split unlike the same lines inside the
+    whole answer, so what was judged was not what the answer's sentences were (SmolLM2 writes
+    such lines: "3.\n8.\n10.")."""
+    for reply in (
+        "1.\n8.\nThe water tank holds 1.8 litres.",
+        "Fill it:\n1.\n2)\nThe water tank holds 1.8 litres.",
+    ):
+        gate = SentenceGate(WATER, sources, res.embedder.encode, "keep")
+        for piece in re.findall(r"\s*\S", reply):
+            gate.feed(piece)
+        result = gate.finish()
+        assert [c.sentence for c in result.citations] == [s.text for s in split_sentences(result.text)]
 
 
 # --- the real model, end to end --------------------------------------------------------------------

@@ -80,6 +80,15 @@ def test_list_items_and_headings_are_sentences_of_their_own() -> None:
     ]
 
 
+@pytest.mark.parametrize("end", ["", "\n", "\n\n"])
+def test_a_trailing_line_break_does_not_change_the_split(end: str) -> None:
+    # The streaming gate judges the raw text, trailing break and all; the answer it returns is
+    # stripped. A bare number line at the end once split differently in the two (SmolLM2's
+    # "3.\n8.\n10."), so a sentence the gate had passed was unsupported in the final answer.
+    assert texts("3.\n8.\n10." + end) == ["3.", "8.", "10."]
+    assert texts("Steps:\n1. fill it\n2)" + end) == ["Steps:", "1. fill it", "2)"]
+
+
 def test_pieces_without_words_are_dropped() -> None:
     assert texts("Fine. [1] ... --- [2].") == ["Fine. [1]"]
 
