@@ -61,8 +61,8 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 # A hard break: a blank line, or a line break before a list item, heading, table row or quote.
-# A number item may end the text ("3.\n8.\n10."): split the same with or without a trailing
-# line break, or a streamed answer is judged in other pieces than its stripped final text.
+# A number item that ends the text ("…\n10.") breaks as it does mid-text: the streaming gate
+# judges slices that end there, and the finished answer must split into the same sentences.
 _HARD_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[-*+•]\s|\d{1,3}[.)](?:\s|\Z)|#{1,6}\s|\||>))")
 # A line break after a short line without an end mark, before a capital: a title or heading line
 # of a PDF page ("2. Filling and First Use"). Wrapped lines of body text are longer.
